@@ -1,0 +1,1 @@
+// Public API of @unigrad/data (filled by its issue).

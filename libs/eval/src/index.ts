@@ -1,0 +1,1 @@
+// Public API of @unigrad/eval (filled by its issue).

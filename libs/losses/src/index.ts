@@ -1,0 +1,1 @@
+// Public API of @unigrad/losses (filled by its issue).

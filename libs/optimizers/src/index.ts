@@ -1,0 +1,1 @@
+// Public API of @unigrad/optimizers (filled by its issue).

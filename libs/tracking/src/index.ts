@@ -1,0 +1,1 @@
+// Public API of @unigrad/tracking (filled by its issue).
