@@ -1,0 +1,59 @@
+// Shared presets. Each is a typed override of DEFAULT_CONFIG (configs/schema.ts); experiments/ add the
+// method, form and target of their table cell on top.
+import type { ConfigOverride } from './schema';
+
+/**
+ * `paper`: the official recipe (spec §7): ImageNet-1k, ResNet-50 (ImageNet stem, zero-init residual),
+ * projector 2048/2048/2048, global batch 1024, 100 epochs with 5 warm-up, lr 0.05 × 1024/256 = 0.2,
+ * SGD momentum 0.9 and weight decay 1e-4 on all parameters, EMA 0.996 → 1, MoCo-v2 augmentation at 224,
+ * and the LARS linear probe (batch 4096, lr 0.1 × 4096/256, 90 epochs, eval every 10).
+ * Needs ImageNet (`--data.dir /path/to/imagenet`) and a GPU backend; `--dry-run` checks it anywhere.
+ */
+export const paper: ConfigOverride = {
+  preset: 'paper',
+  data: { dataset: 'imagefolder', imageSize: 224 },
+  model: { trunk: 'resnet50', stem: 'imagenet', zeroInitResidual: true, projectorHidden: 2048, projectorOut: 2048, predictorHidden: 512 },
+  optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 1024, epochs: 100, warmupEpochs: 5, momentum: 0.9, weightDecay: 1e-4, baseMomentum: 0.996 },
+  knn: { every: 0 },
+  probe: { kind: 'paper', epochs: 90, baseLr: 0.1, batchSize: 4096, evalEvery: 10 },
+};
+
+/**
+ * `fmnist`: the CPU-scale reproduction on Fashion-MNIST (60k 28×28 grayscale train images, 10k test).
+ * - Encoder: the small convnet of libs/models (the ResNets are ~10x slower per image on 2 cores and gain
+ *   little at 28×28); CIFAR-style stem semantics (no early downsampling).
+ * - Augmentation: the MoCo-v2 recipe of spec §7.3 at 28×28; saturation, hue and grayscale have no meaning on
+ *   one-channel images and are skipped by the pipeline. Blur σ range kept as in the paper.
+ * - Batch 256, lr 0.05 × 256/256, 1 warm-up epoch, cosine; EMA 0.996 → 1 as in the paper (the schedule
+ *   scales with the total step count).
+ * - Projector 512/512/512 (the paper's 3-layer shape, narrowed with the encoder).
+ * - Probe: the fast cached-feature LARS probe (same optimizer and schedule as spec §8), 30 epochs.
+ * Epoch count is chosen so the whole table (20 cells + baselines, 2 seeds) fits the time budget measured by
+ * `npm run bench:train` on this machine; see README "Performance".
+ */
+export const fmnist: ConfigOverride = {
+  preset: 'fmnist',
+  data: { dataset: 'fashion-mnist', imageSize: 28, subset: 0 },
+  model: { trunk: 'convnet', stem: 'cifar', projectorHidden: 512, projectorOut: 512, predictorHidden: 128 },
+  optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 256, epochs: 5, warmupEpochs: 1 },
+  knn: { every: 0, bankSize: 10000, querySize: 2000 },
+  probe: { kind: 'fast', epochs: 30, baseLr: 0.1, batchSize: 256, evalEvery: 10 },
+};
+
+/** `quick`: the whole pipeline in a few minutes (2,048-image subset, 1 epoch); README main command and CI smoke test. */
+export const quick: ConfigOverride = {
+  preset: 'quick',
+  data: { dataset: 'fashion-mnist', imageSize: 28, subset: 2048 },
+  model: { trunk: 'convnet', stem: 'cifar', projectorHidden: 128, projectorOut: 128, predictorHidden: 64 },
+  optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 128, epochs: 1, warmupEpochs: 0 },
+  knn: { every: 1, bankSize: 2048, querySize: 1000 },
+  probe: { kind: 'fast', epochs: 10, baseLr: 0.1, batchSize: 256, evalEvery: 5 },
+};
+
+export const PRESETS = { paper, fmnist, quick } as const;
+export type PresetName = keyof typeof PRESETS;
+
+export function getPreset(name: string): ConfigOverride {
+  if (!(name in PRESETS)) throw new Error(`unknown preset '${name}'; choose one of ${Object.keys(PRESETS).join(', ')}`);
+  return PRESETS[name as PresetName];
+}
