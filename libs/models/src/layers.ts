@@ -1,0 +1,275 @@
+// Layers as plain functions over explicit, named variables (PyTorch naming and initialisation).
+//
+// Every layer has a `create*` that registers its variables in a VariableStore under torch-style names
+// (`conv1.weight`, `bn1.running_mean`, `0.bias`, ...) and a pure forward function. Initial values are drawn
+// on the JS side from the seeded Rng, so a seed gives bit-identical weights on every backend.
+//
+// Layouts follow TF.js, not PyTorch: conv weights are [kh, kw, in, out] (NHWC conv2d), linear weights are
+// [in, out] (x·W without a transpose). Names and element counts match torchvision.
+import * as tf from '@tensorflow/tfjs';
+import type { Rng } from '@unigrad/core';
+import type { Mode } from './network';
+
+/** PyTorch BatchNorm defaults. */
+export const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+
+function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Where initial values come from: fresh draws from an Rng, or copies of another network's variables. */
+type InitSource = { kind: 'rng'; rng: Rng } | { kind: 'copy'; params: Map<string, tf.Variable>; buffers: Map<string, tf.Variable> };
+
+/**
+ * Owns the variables of one network while it is built. `scope('layer1.0')` gives a view that prefixes names
+ * and shares the same maps. A store built with `VariableStore.copying(net)` ignores the initialisers and copies
+ * the values of `net`'s variables with the same names (into new, separate variables) — that is how EMA targets
+ * start identical to the online network without drawing from the Rng again.
+ */
+export class VariableStore {
+  readonly params: Map<string, tf.Variable>;
+  readonly buffers: Map<string, tf.Variable>;
+
+  private constructor(
+    private readonly source: InitSource,
+    private readonly trainable: boolean,
+    private readonly prefix: string,
+    params: Map<string, tf.Variable>,
+    buffers: Map<string, tf.Variable>,
+  ) {
+    this.params = params;
+    this.buffers = buffers;
+  }
+
+  /** A store that initialises from `rng`. */
+  static fromRng(rng: Rng): VariableStore {
+    return new VariableStore({ kind: 'rng', rng }, true, '', new Map(), new Map());
+  }
+
+  /**
+   * A store that copies values from a network with the same architecture. `trainable: false` marks the copies
+   * as non-trainable (EMA targets are never trained, so tf.variableGrads without a varList skips them).
+   */
+  static copying(
+    from: { params: Map<string, tf.Variable>; buffers: Map<string, tf.Variable> },
+    trainable: boolean,
+  ): VariableStore {
+    return new VariableStore({ kind: 'copy', params: from.params, buffers: from.buffers }, trainable, '', new Map(), new Map());
+  }
+
+  scope(name: string): VariableStore {
+    return new VariableStore(this.source, this.trainable, this.prefix + name + '.', this.params, this.buffers);
+  }
+
+  /** The Rng of a fresh store (throws for a copying store, where nothing may be drawn). */
+  get rng(): Rng {
+    if (this.source.kind !== 'rng') throw new Error('VariableStore: a copying store has no Rng');
+    return this.source.rng;
+  }
+
+  /** Registers a trainable parameter; `init` fills a Float32Array of the shape's size (called only for fresh stores). */
+  param(name: string, shape: number[], init: (values: Float32Array, rng: Rng) => void): tf.Variable {
+    return this.add(this.params, 'params', name, shape, init, this.trainable);
+  }
+
+  /** Registers a non-trainable buffer (BatchNorm running statistics). */
+  buffer(name: string, shape: number[], init: (values: Float32Array, rng: Rng) => void): tf.Variable {
+    return this.add(this.buffers, 'buffers', name, shape, init, false);
+  }
+
+  private add(
+    map: Map<string, tf.Variable>,
+    kind: 'params' | 'buffers',
+    name: string,
+    shape: number[],
+    init: (values: Float32Array, rng: Rng) => void,
+    trainable: boolean,
+  ): tf.Variable {
+    const full = this.prefix + name;
+    if (map.has(full)) throw new Error(`VariableStore: duplicate ${kind} name '${full}'`);
+    let variable: tf.Variable;
+    if (this.source.kind === 'rng') {
+      const values = new Float32Array(product(shape));
+      init(values, this.source.rng);
+      const initial = tf.tensor(values, shape, 'float32');
+      variable = tf.variable(initial, trainable);
+      initial.dispose(); // the variable holds its own reference to the data
+
+    } else {
+      const src = this.source[kind].get(full);
+      if (!src) throw new Error(`VariableStore: cannot copy '${full}': the source network has no such ${kind} entry`);
+      if (!tf.util.arraysEqual(src.shape, shape)) {
+        throw new Error(`VariableStore: cannot copy '${full}': source shape [${src.shape}] differs from [${shape}]`);
+      }
+      // The new variable starts on src's (immutable) storage; assign() swaps storage instead of writing in
+      // place, so later updates to either variable never affect the other.
+      variable = tf.variable(src, trainable);
+    }
+    map.set(full, variable);
+    return variable;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Initialisers (all in place on Float32Array, drawing from the Rng in index order).
+
+/** torchvision ResNet conv init: kaiming_normal_(mode='fan_out', nonlinearity='relu'): N(0, 2 / (out·kh·kw)). */
+export function kaimingNormalFanOut(kernelSize: number, outChannels: number) {
+  const std = Math.sqrt(2 / (outChannels * kernelSize * kernelSize));
+  return (values: Float32Array, rng: Rng): void => {
+    for (let i = 0; i < values.length; i++) values[i] = std * rng.normal();
+  };
+}
+
+/** PyTorch nn.Linear default: kaiming_uniform_(a=√5) for the weight and U(±1/√fan_in) for the bias — both U(±1/√fan_in). */
+export function uniformFanIn(fanIn: number) {
+  const bound = 1 / Math.sqrt(fanIn);
+  return (values: Float32Array, rng: Rng): void => {
+    for (let i = 0; i < values.length; i++) values[i] = rng.uniform(-bound, bound);
+  };
+}
+
+export function constantInit(value: number) {
+  return (values: Float32Array): void => {
+    values.fill(value);
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Conv2d (no bias: every conv in these nets is followed by BatchNorm).
+
+export interface Conv2dWeights {
+  /** [kh, kw, in, out]. */
+  readonly weight: tf.Variable;
+  readonly stride: number;
+  /** Symmetric zero padding, as PyTorch's `padding=`. */
+  readonly pad: number;
+}
+
+export interface Conv2dOptions {
+  inChannels: number;
+  outChannels: number;
+  kernelSize: number;
+  stride?: number;
+  /** Defaults to (kernelSize − 1) / 2 ("same" for odd kernels at stride 1), as torchvision's conv3x3/conv1x1. */
+  pad?: number;
+}
+
+export function createConv2d(store: VariableStore, name: string, opts: Conv2dOptions): Conv2dWeights {
+  const { inChannels, outChannels, kernelSize } = opts;
+  const stride = opts.stride ?? 1;
+  const pad = opts.pad ?? (kernelSize - 1) / 2;
+  for (const [k, v] of Object.entries({ inChannels, outChannels, kernelSize, stride, pad })) {
+    if (!Number.isInteger(v) || v < (k === 'pad' ? 0 : 1)) throw new Error(`conv2d '${name}': ${k} must be a positive integer, got ${v}`);
+  }
+  const weight = store.scope(name).param('weight', [kernelSize, kernelSize, inChannels, outChannels], kaimingNormalFanOut(kernelSize, outChannels));
+  return { weight, stride, pad };
+}
+
+/** NHWC convolution with PyTorch-style symmetric padding (TF's 'same' pads asymmetrically at stride 2). */
+export function conv2d(x: tf.Tensor4D, conv: Conv2dWeights): tf.Tensor4D {
+  return tf.conv2d(x, conv.weight as tf.Tensor4D, conv.stride, conv.pad);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// BatchNorm (2d on NHWC, 1d on [N, C]).
+
+export interface BatchNormWeights {
+  readonly channels: number;
+  /** γ (torch `weight`). */
+  readonly gamma: tf.Variable;
+  /** β (torch `bias`). */
+  readonly beta: tf.Variable;
+  readonly runningMean: tf.Variable;
+  readonly runningVar: tf.Variable;
+  readonly eps: number;
+  readonly momentum: number;
+}
+
+export interface BatchNormOptions {
+  /** γ starts at 0 instead of 1 (torchvision `zero_init_residual` for the last BN of a residual block). */
+  zeroGamma?: boolean;
+}
+
+export function createBatchNorm(store: VariableStore, name: string, channels: number, opts: BatchNormOptions = {}): BatchNormWeights {
+  if (!Number.isInteger(channels) || channels < 1) throw new Error(`batchNorm '${name}': channels must be a positive integer, got ${channels}`);
+  const s = store.scope(name);
+  return {
+    channels,
+    gamma: s.param('weight', [channels], constantInit(opts.zeroGamma ? 0 : 1)),
+    beta: s.param('bias', [channels], constantInit(0)),
+    runningMean: s.buffer('running_mean', [channels], constantInit(0)),
+    runningVar: s.buffer('running_var', [channels], constantInit(1)),
+    eps: BN_EPS,
+    momentum: BN_MOMENTUM,
+  };
+}
+
+/**
+ * BatchNorm over all axes but the last (channels). 'train': normalise with the batch mean and *biased*
+ * variance, and set running = (1 − momentum)·running + momentum·batch, with the *unbiased* variance for
+ * running_var (PyTorch). 'eval': normalise with the running statistics; buffers untouched.
+ */
+export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode: Mode): T {
+  const channels = x.shape[x.rank - 1];
+  if (channels !== bn.channels) throw new Error(`batchNorm: input has ${channels} channels, layer expects ${bn.channels}`);
+  if (mode === 'eval') {
+    return tf.batchNorm(x, bn.runningMean as tf.Tensor1D, bn.runningVar as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.gamma as tf.Tensor1D, bn.eps) as T;
+  }
+  const count = x.size / channels;
+  if (count < 2) {
+    throw new Error(`batchNorm in train mode needs more than 1 value per channel (got input shape [${x.shape}]); use a larger batch or 'eval' mode`);
+  }
+  const axes = [...Array(x.rank - 1).keys()];
+  const { mean, variance } = tf.moments(x, axes);
+  const y = tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.gamma as tf.Tensor1D, bn.eps) as T;
+  tf.tidy(() => {
+    const m = bn.momentum;
+    bn.runningMean.assign(tf.add(tf.mul(bn.runningMean, 1 - m), tf.mul(mean, m)));
+    bn.runningVar.assign(tf.add(tf.mul(bn.runningVar, 1 - m), tf.mul(variance, (m * count) / (count - 1))));
+  });
+  mean.dispose();
+  variance.dispose();
+  return y;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Linear.
+
+export interface LinearWeights {
+  /** [in, out]. */
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+}
+
+export function createLinear(store: VariableStore, name: string, inFeatures: number, outFeatures: number, opts: { bias: boolean }): LinearWeights {
+  for (const [k, v] of Object.entries({ inFeatures, outFeatures })) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`linear '${name}': ${k} must be a positive integer, got ${v}`);
+  }
+  const s = store.scope(name);
+  const init = uniformFanIn(inFeatures);
+  const weight = s.param('weight', [inFeatures, outFeatures], init);
+  const bias = opts.bias ? s.param('bias', [outFeatures], init) : null;
+  return { weight, bias, inFeatures, outFeatures };
+}
+
+export function linear(x: tf.Tensor2D, lin: LinearWeights): tf.Tensor2D {
+  if (x.rank !== 2 || x.shape[1] !== lin.inFeatures) {
+    throw new Error(`linear: expected input [N, ${lin.inFeatures}], got [${x.shape}]`);
+  }
+  const y = tf.matMul(x, lin.weight as tf.Tensor2D) as tf.Tensor2D;
+  if (!lin.bias) return y;
+  const out = tf.add(y, lin.bias) as tf.Tensor2D;
+  y.dispose();
+  return out;
+}
+
+/** Total element count of a variable map (what torch's sum(p.numel()) reports). */
+export function countElements(vars: Map<string, tf.Variable>): number {
+  let n = 0;
+  for (const v of vars.values()) n += v.size;
+  return n;
+}
