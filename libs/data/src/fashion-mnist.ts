@@ -25,11 +25,20 @@ export const FASHION_MNIST_FILES = {
 export const FASHION_MNIST_SYSTEM_DIR = '/usr/share/datasets/fashion-mnist';
 export const FASHION_MNIST_SOURCE = 'https://github.com/zalandoresearch/fashion-mnist';
 
+/** Where to look; the defaults are the process's environment and working directory, and the Debian path. */
+export interface FashionMnistSearch {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  systemDir?: string;
+}
+
 /** Places searched, in order: $FASHION_MNIST_DIR, ./data/fashion-mnist, the Debian package's directory. */
-export function fashionMnistCandidates(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+export function fashionMnistCandidates(search: FashionMnistSearch = {}): string[] {
+  const env = search.env ?? process.env;
+  const cwd = search.cwd ?? process.cwd();
   const dirs: string[] = [];
   if (env.FASHION_MNIST_DIR) dirs.push(resolve(cwd, env.FASHION_MNIST_DIR));
-  dirs.push(resolve(cwd, 'data/fashion-mnist'), FASHION_MNIST_SYSTEM_DIR);
+  dirs.push(resolve(cwd, 'data/fashion-mnist'), search.systemDir ?? FASHION_MNIST_SYSTEM_DIR);
   return dirs;
 }
 
@@ -39,8 +48,8 @@ export function hasFashionMnist(dir: string): boolean {
 }
 
 /** The first candidate directory holding Fashion-MNIST; throws naming every place looked at and the fix. */
-export function findFashionMnistDir(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string {
-  const candidates = fashionMnistCandidates(env, cwd);
+export function findFashionMnistDir(search: FashionMnistSearch = {}): string {
+  const candidates = fashionMnistCandidates(search);
   const found = candidates.find((d) => hasFashionMnist(d));
   if (found) return found;
   throw new Error(

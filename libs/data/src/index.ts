@@ -13,7 +13,7 @@ export {
   loadFashionMnist,
   readIdx,
 } from './fashion-mnist';
-export type { IdxArray } from './fashion-mnist';
+export type { FashionMnistSearch, IdxArray } from './fashion-mnist';
 export { CIFAR10_CLASSES, CIFAR10_FILES, loadCifar10 } from './cifar';
 export type { Cifar10Options } from './cifar';
 export { IMAGE_EXTENSIONS, ImageFolder, decodeImage } from './image-folder';
