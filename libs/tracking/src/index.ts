@@ -1,1 +1,24 @@
-// Public API of @unigrad/tracking (filled by its issue).
+// Public API of @unigrad/tracking: MLflow REST client, embedded run store + sync, Tracker, results table.
+export type { DatasetInput, EndStatus, KeyValue, MetricPoint, RunStatus, TrackedRun } from './types';
+export { MLFLOW_LIMITS } from './limits';
+export { splitIntoBatches } from './batching';
+export type { BatchEntity } from './batching';
+export { MlflowClient, MlflowHttpError, isRetryable } from './mlflow-client';
+export type { FetchLike, MlflowClientOptions, MlflowRun, MlflowRunInfo } from './mlflow-client';
+export { RunStore, defaultStoreDir, workspaceRoot } from './store';
+export { LOCAL_RUN_ID_TAG, backoffDelay, deliverRun, readSyncState, withRetry } from './delivery';
+export type { RetryOptions } from './delivery';
+export { createTracker, detectSystemTags } from './tracker';
+export type { ParamValue, RunHandle, StartRunOptions, Tracker, TrackerOptions } from './tracker';
+export { installRunGuards, withRun } from './hooks';
+export type { RunGuardOptions } from './hooks';
+export { syncStore } from './sync';
+export type { SyncSummary } from './sync';
+export { listRuns } from './list-runs';
+export type { RunSource } from './list-runs';
+export { COLUMNS, parsePaperResults, readPaperResults } from './paper';
+export type { Column, PaperRow } from './paper';
+export { TABLE_METRICS, TABLE_ROWS, TABLE_TAGS, buildResultsTable, formatOurs, renderCsv, renderMarkdown, renderSvg } from './results-table';
+export type { CellResult, PresetTable, ResultsTable, TableRow, TableRowSpec, Variant } from './results-table';
+export { startMlflowServer, mlflowVenvBin, freePort } from './mlflow-server';
+export type { MlflowServer } from './mlflow-server';

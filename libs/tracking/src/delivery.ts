@@ -1,0 +1,268 @@
+// Delivering a run's event log to an MLflow server, incrementally and exactly once per event: the per-run state
+// file records the remote run id and how far the log has been delivered (line, entity within the line, byte
+// offset), and is rewritten atomically after every successful request. A replay after a crash re-sends at most
+// one request, and MLflow drops exact duplicate metrics, re-accepts equal params and overwrites tags, so nothing
+// is duplicated. A lock file keeps two processes from delivering the same run at once.
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeJsonAtomic } from '@unigrad/core';
+import { splitIntoBatches, type BatchEntity } from './batching';
+import { isRetryable, MlflowClient, MlflowHttpError } from './mlflow-client';
+import { metricFromJson, type RunStore, type StoredEvent } from './store';
+
+/** Tag set on every remote run, so a lost state file never leads to a second copy of a run. */
+export const LOCAL_RUN_ID_TAG = 'unigrad.local_run_id';
+
+export interface DeliveryCursor {
+  line: number;
+  entity: number;
+  byte: number;
+}
+
+export interface TargetState {
+  remoteRunId: string;
+  experimentId: string;
+  artifactUri: string;
+  cursor: DeliveryCursor;
+  /** Events the server refused permanently (4xx), kept for the record instead of blocking delivery forever. */
+  rejected: Array<{ line: number; error: string }>;
+}
+
+type SyncState = Record<string, TargetState>;
+
+function statePath(store: RunStore, id: string): string {
+  return join(store.syncDir(), `${id}.json`);
+}
+
+export function readSyncState(store: RunStore, id: string): SyncState {
+  const p = statePath(store, id);
+  return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as SyncState) : {};
+}
+
+function writeTargetState(store: RunStore, id: string, target: string, state: TargetState): void {
+  const all = readSyncState(store, id);
+  all[target] = state;
+  writeJsonAtomic(statePath(store, id), all);
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Returns a release function, or undefined when another live process is delivering this run. */
+function acquireLock(store: RunStore, id: string): (() => void) | undefined {
+  mkdirSync(store.syncDir(), { recursive: true });
+  const lock = join(store.syncDir(), `${id}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lock, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const owner = Number(readFileSync(lock, 'utf8'));
+      if (owner === process.pid || (Number.isInteger(owner) && owner > 0 && pidAlive(owner))) return undefined;
+      rmSync(lock, { force: true }); // stale lock of a dead process
+    }
+  }
+  return undefined;
+}
+
+export interface DeliveryContext {
+  store: RunStore;
+  client: MlflowClient;
+  /** Experiment name -> id, shared across runs of one sync. */
+  experimentIds?: Map<string, string>;
+  log?: (message: string) => void;
+}
+
+export interface DeliveryResult {
+  remoteRunId: string | undefined;
+  /** Requests sent in this call. */
+  requests: number;
+  /** True when every event of the log so far has been delivered. */
+  upToDate: boolean;
+  /** True when another process held the run's lock and nothing was done. */
+  busy: boolean;
+}
+
+function targetKey(client: MlflowClient): string {
+  return client.trackingUri;
+}
+
+/** Creates (or finds) the remote run for a local run; resolves the parent first so `mlflow.parentRunId` is remote. */
+export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 0): Promise<TargetState> {
+  const target = targetKey(ctx.client);
+  const existing = readSyncState(ctx.store, id)[target];
+  if (existing) return existing;
+  if (depth > 32) throw new Error(`tracking: run ${id} has a parent chain deeper than 32; the store is inconsistent.`);
+  const [first] = ctx.store.readEvents(id).slice(0, 1);
+  if (!first || first.event.e !== 'run') throw new Error(`tracking: run ${id} has no run event; can not deliver it.`);
+  const run = first.event;
+  const ids = (ctx.experimentIds ??= new Map());
+  let experimentId = ids.get(run.experiment);
+  if (!experimentId) {
+    experimentId = await ctx.client.getOrCreateExperiment(run.experiment);
+    ids.set(run.experiment, experimentId);
+  }
+  const tags = run.tags.filter((t) => t.key !== 'mlflow.parentRunId');
+  if (run.parentId) {
+    const parent = await ensureRemoteRun(ctx, run.parentId, depth + 1);
+    tags.push({ key: 'mlflow.parentRunId', value: parent.remoteRunId });
+  }
+  tags.push({ key: LOCAL_RUN_ID_TAG, value: id });
+  // A previous attempt may have created the run and died before recording it: find it by its local-id tag.
+  const found = await ctx.client.searchRuns([experimentId], `tags.\`${LOCAL_RUN_ID_TAG}\` = '${id}'`);
+  const info =
+    found.length > 0 ? found[0].info : await ctx.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags });
+  const state: TargetState = {
+    remoteRunId: info.run_id,
+    experimentId,
+    artifactUri: info.artifact_uri,
+    cursor: { line: 1, entity: 0, byte: first.next },
+    rejected: [],
+  };
+  writeTargetState(ctx.store, id, target, state);
+  return state;
+}
+
+function entitiesOf(event: StoredEvent['event']): BatchEntity[] | undefined {
+  if (event.e === 'params') return event.params.map((param) => ({ kind: 'param' as const, param }));
+  if (event.e === 'tags') return event.tags.map((tag) => ({ kind: 'tag' as const, tag }));
+  if (event.e === 'metrics') return event.metrics.map((m) => ({ kind: 'metric' as const, metric: metricFromJson(m) }));
+  return undefined;
+}
+
+/**
+ * One delivery pass over a run: sends everything after the recorded cursor. Throws on a retryable failure
+ * (network, 5xx) after saving the progress made; permanent refusals (4xx) are recorded in the state and skipped.
+ */
+export async function deliverRun(ctx: DeliveryContext, id: string): Promise<DeliveryResult> {
+  const release = acquireLock(ctx.store, id);
+  if (!release) return { remoteRunId: readSyncState(ctx.store, id)[targetKey(ctx.client)]?.remoteRunId, requests: 0, upToDate: false, busy: true };
+  try {
+    return await deliverLocked(ctx, id);
+  } finally {
+    release();
+  }
+}
+
+async function deliverLocked(ctx: DeliveryContext, id: string): Promise<DeliveryResult> {
+  const target = targetKey(ctx.client);
+  const state = await ensureRemoteRun(ctx, id);
+  const events = ctx.store.readEvents(id, state.cursor.line, state.cursor.byte);
+  let requests = 0;
+  const save = (cursor: DeliveryCursor) => {
+    state.cursor = cursor;
+    writeTargetState(ctx.store, id, target, state);
+  };
+
+  let i = 0;
+  while (i < events.length) {
+    const ev = events[i];
+    const first = entitiesOf(ev.event);
+    if (!first) {
+      try {
+        requests++;
+        if (ev.event.e === 'status') await ctx.client.updateRun(state.remoteRunId, ev.event.status, ev.event.endTime);
+        else if (ev.event.e === 'inputs') await ctx.client.logInputs(state.remoteRunId, ev.event.datasets);
+        else if (ev.event.e === 'artifact') {
+          const bytes = readFileSync(join(ctx.store.artifactDir(id), ...ev.event.stored.split('/')));
+          await ctx.client.uploadArtifact(state.artifactUri, ev.event.artifactPath, bytes);
+        }
+        // a second 'run' event can not occur: RunStore writes it once, first
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        state.rejected.push({ line: ev.line, error: String((err as Error).message ?? err) });
+        ctx.log?.(`tracking: server refused line ${ev.line + 1} of run ${id}: ${(err as Error).message}`);
+      }
+      save({ line: ev.line + 1, entity: 0, byte: ev.next });
+      i++;
+      continue;
+    }
+    // Coalesce consecutive params/tags/metrics events into one entity list, remembering where each came from.
+    const entities: BatchEntity[] = [];
+    const origin: Array<{ i: number; entity: number }> = [];
+    let j = i;
+    while (j < events.length) {
+      const ents = entitiesOf(events[j].event);
+      if (!ents) break;
+      const skip = j === i && events[j].line === state.cursor.line ? state.cursor.entity : 0;
+      for (let k = skip; k < ents.length; k++) {
+        entities.push(ents[k]);
+        origin.push({ i: j, entity: k });
+      }
+      j++;
+    }
+    for (const range of splitIntoBatches(state.remoteRunId, entities)) {
+      const slice = entities.slice(range.start, range.end);
+      requests++;
+      try {
+        await ctx.client.logBatchRaw(state.remoteRunId, slice);
+      } catch (err) {
+        if (isRetryable(err)) throw err;
+        // Find the bad entities one by one so one refused value does not take the rest of the batch with it.
+        for (let k = 0; k < slice.length; k++) {
+          try {
+            requests++;
+            await ctx.client.logBatchRaw(state.remoteRunId, [slice[k]]);
+          } catch (one) {
+            if (isRetryable(one)) throw one;
+            const o = origin[range.start + k];
+            state.rejected.push({ line: events[o.i].line, error: (one as MlflowHttpError).message });
+            ctx.log?.(`tracking: server refused an entry on line ${events[o.i].line + 1} of run ${id}: ${(one as Error).message}`);
+          }
+        }
+      }
+      if (range.end < entities.length) {
+        const o = origin[range.end];
+        save({ line: events[o.i].line, entity: o.entity, byte: events[o.i].byte });
+      } else {
+        save({ line: events[j - 1].line + 1, entity: 0, byte: events[j - 1].next });
+      }
+    }
+    if (entities.length === 0) save({ line: events[j - 1].line + 1, entity: 0, byte: events[j - 1].next });
+    i = j;
+  }
+  return { remoteRunId: state.remoteRunId, requests, upToDate: true, busy: false };
+}
+
+export interface RetryOptions {
+  /** First wait after a failure; doubles each time up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Give up (returning the last error) once this much time has passed. */
+  deadlineMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  onRetry?: (attempt: number, delayMs: number, err: unknown) => void;
+}
+
+export function backoffDelay(attempt: number, baseDelayMs = 500, maxDelayMs = 30_000): number {
+  return Math.min(maxDelayMs, baseDelayMs * 2 ** Math.max(0, attempt - 1));
+}
+
+/** Runs `fn` until it succeeds, a non-retryable error is thrown, or the deadline passes. */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = opts.now ?? Date.now;
+  const start = now();
+  const deadline = opts.deadlineMs ?? 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isRetryable(err)) throw err;
+      const delay = backoffDelay(attempt, opts.baseDelayMs, opts.maxDelayMs);
+      if (now() - start + delay > deadline) throw err;
+      opts.onRetry?.(attempt, delay, err);
+      await sleep(delay);
+    }
+  }
+}
