@@ -1,0 +1,85 @@
+import type * as tf from '@tensorflow/tfjs';
+
+export type MethodName = 'moco' | 'simclr' | 'simsiam' | 'byol' | 'vicreg' | 'barlow_twins' | 'unigrad';
+export const METHOD_NAMES: readonly MethodName[] = ['moco', 'simclr', 'simsiam', 'byol', 'vicreg', 'barlow_twins', 'unigrad'];
+
+/** `original`: the method's own loss. `grad`: the UniGrad-style surrogate whose gradient is the method's gradient. */
+export type Form = 'original' | 'grad';
+/** Where a gradient form takes its targets: the momentum encoder (`mm`) or the stop-gradient online outputs (`no_mm`). */
+export type TargetMode = 'mm' | 'no_mm';
+
+export interface LossInputs {
+  /** Raw online projector outputs of view 1 / view 2 (N×D, differentiable). */
+  p1: tf.Tensor2D;
+  p2: tf.Tensor2D;
+  /** Raw target (momentum-encoder) outputs, N×D, constants. Needed by `mm` gradient forms and original MoCo/BYOL. */
+  p1m?: tf.Tensor2D;
+  p2m?: tf.Tensor2D;
+  /** Raw predictor outputs (original BYOL/SimSiam), N×D, differentiable. */
+  q1?: tf.Tensor2D;
+  q2?: tf.Tensor2D;
+  /**
+   * UniGrad + CutMix only: unit-scale positive targets (see `mixTargets`) that replace the positive term.
+   * `p2` replaces z2m in view 1's gradient (−z2m + λ F z1), `p1` replaces z1m in view 2's. F is still built from the
+   * unmixed targets. Constants.
+   */
+  mixedPositives?: { p1: tf.Tensor2D; p2: tf.Tensor2D };
+}
+
+/** Checkpointable per-method state. Absent fields mean "first step". */
+export interface MethodState {
+  /** UniGrad / DirectPred: EMA of the target correlation matrix (D×D). */
+  F?: tf.Tensor2D;
+  /** MoCo: queue of past target keys, oldest row first (K×D). */
+  queue?: tf.Tensor2D;
+}
+
+export interface LossOutput {
+  /** The scalar to differentiate (for gradient forms a surrogate, not a true objective). */
+  loss: tf.Scalar;
+  /** 0.5·(mean z1·t2 + mean z2·t1): online vs target (or the other online view) cosine; no gradient. */
+  posSim: tf.Scalar;
+  /** New state (no gradient). Tensors are new; the caller keeps/disposes them and the old state. */
+  state: MethodState;
+}
+
+export interface Hyper {
+  /** UniGrad λ, Barlow Twins / VICReg decorrelation λ. */
+  lambda?: number;
+  /** EMA factor of F. */
+  rho?: number;
+  /** DirectPred ε (W_p = (F/s_max)^{1/2} + εI). */
+  eps?: number;
+  /** Contrastive temperature. */
+  tau?: number;
+  /** Barlow Twins / VICReg gradient divisor N (default: the batch size actually given). */
+  wholeBatchSize?: number;
+  /** VICReg original coefficients (invariance, variance, covariance). */
+  simCoeff?: number;
+  stdCoeff?: number;
+  covCoeff?: number;
+  /** MoCo queue capacity. */
+  queueSize?: number;
+}
+
+export interface OriginalNeeds {
+  /** The engine must feed predictor outputs q1, q2. */
+  predictor: boolean;
+  /** `ema`: p1m/p2m from a momentum encoder; `stopgrad`: the online outputs serve as targets; `none`: no target. */
+  target: 'ema' | 'stopgrad' | 'none';
+}
+
+export interface Method {
+  name: MethodName;
+  /** Defaults of the gradient form (missing hyper values are filled from these). */
+  defaults: Readonly<Hyper>;
+  /** Defaults of the original loss (differs from `defaults` for Barlow Twins: λ 0.0051 vs 50). */
+  originalDefaults: Readonly<Hyper>;
+  /** False for UniGrad (it has no original loss). */
+  hasOriginal: boolean;
+  originalNeeds: OriginalNeeds;
+  original(inputs: LossInputs, state: MethodState, hyper?: Hyper): LossOutput;
+  gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hyper?: Hyper): LossOutput;
+  /** The state before the first step: {} except MoCo, whose queue starts as `queueSize` random unit rows. */
+  initialState(dim: number, hyper: Hyper | undefined, rng: { normal(): number }): MethodState;
+}

@@ -1,0 +1,57 @@
+// UniGrad (spec §3.1): G1 = −z2m + λ·z1·F, G2 = −z1m + λ·z2·F, F = EMA of the target correlation, updated before use.
+// It has no original loss; its closed form 0.5·[mean(−z1·z2m + (λ/2) z1ᵀFz1) + (1↔2)] is checked in the tests.
+import * as tf from '@tensorflow/tfjs';
+import {
+  LossInputError,
+  checkF,
+  constant,
+  gradientViews,
+  need,
+  positiveSimilarity,
+  resolveHyper,
+  surrogate,
+  targetCorrelation,
+  updateF,
+} from './common';
+import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
+
+const defaults: Hyper = { lambda: 100, rho: 0.99 };
+
+function gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hyper?: Hyper): LossOutput {
+  const h = resolveHyper('unigrad', defaults, hyper, ['lambda', 'rho']);
+  const lambda = need('unigrad', h, 'lambda');
+  const rho = need('unigrad', h, 'rho');
+  const { z1, z2, s1, s2, t1, t2 } = gradientViews('unigrad', inputs, target);
+  const previousF = checkF('unigrad', state, z1.shape[1]);
+  const F = constant(() => updateF(previousF, targetCorrelation(t1, t2), rho));
+
+  // Positives: the other view's target, or the CutMix-mixed targets.
+  let pos1 = t1;
+  let pos2 = t2;
+  const mixed = inputs.mixedPositives;
+  if (mixed) {
+    for (const [key, m] of Object.entries(mixed)) {
+      if (!m || m.rank !== 2 || m.shape[0] !== z1.shape[0] || m.shape[1] !== z1.shape[1]) {
+        throw new LossInputError(`unigrad: mixedPositives.${key} must be N×D like p1 ([${z1.shape.join(', ')}])`);
+      }
+    }
+    pos1 = constant(() => mixed.p1.clone());
+    pos2 = constant(() => mixed.p2.clone());
+  }
+  const G1 = constant(() => tf.add(tf.neg(pos2), tf.matMul(s1, F).mul(lambda)) as tf.Tensor2D);
+  const G2 = constant(() => tf.add(tf.neg(pos1), tf.matMul(s2, F).mul(lambda)) as tf.Tensor2D);
+  return { loss: surrogate(G1, z1, G2, z2), posSim: positiveSimilarity(s1, pos2, s2, pos1), state: { F } };
+}
+
+export const unigrad: Method = {
+  name: 'unigrad',
+  defaults,
+  originalDefaults: defaults,
+  hasOriginal: false,
+  originalNeeds: { predictor: false, target: 'ema' },
+  original(): LossOutput {
+    throw new LossInputError("unigrad has no original loss; use its gradient form (form 'grad')");
+  },
+  gradient,
+  initialState: () => ({}),
+};
