@@ -1,1 +1,15 @@
-// Public API of @unigrad/eval (filled by its issue).
+// Public API of @unigrad/eval: frozen features, the linear probe (fast and paper protocols), top-k, the kNN
+// monitor and the baselines (raw pixels, random encoder, supervised).
+export type { BatchSource, FeatureSet, ImageTransform, LabeledBatch } from './batches';
+export { extractFeatures } from './features';
+export type { ExtractOptions } from './features';
+export { countTopKCorrect, topKAccuracy } from './accuracy';
+export { knnAccuracy, knnScores } from './knn';
+export type { KnnOptions, TopKResult } from './knn';
+export { LinearHead } from './linear-head';
+export type { LinearHeadOptions } from './linear-head';
+export { crossEntropy } from './train-step';
+export { evaluateClassifier, trainLinearProbe, trainLinearProbeOnFeatures } from './probe';
+export type { PaperProbeData, ProbeEvaluation, ProbeOptions, ProbeProtocol, ProbeResult } from './probe';
+export { pixelTrunk, trainSupervised } from './baselines';
+export type { SupervisedOptions, SupervisedResult } from './baselines';
