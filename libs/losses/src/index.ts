@@ -6,3 +6,5 @@ export { LossInputError, constant, normalizeRows, stopGradient, targetCorrelatio
 export { mixTargets } from './cutmix';
 export { maxEigenvalueSym, sqrtPsdUnit } from './linalg';
 export { directPredMatrices } from './directpred';
+export { evaluateWithInputGradients } from './evaluate';
+export type { DifferentiableInput, EvaluatedLoss, Matrix } from './evaluate';
