@@ -330,6 +330,7 @@ class StoreTracker implements Tracker {
         this.warnedOutage = false;
         return true;
       } catch (err) {
+        if (process.env.TRACKING_DEBUG) console.error(err);
         this.failures++;
         this.nextAttemptAt = Date.now() + backoffDelay(this.failures, this.options.baseDelayMs, this.options.maxDelayMs);
         if (!this.warnedOutage) {

@@ -1,0 +1,209 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { backoffDelay, readSyncState, withRetry } from './delivery';
+import { MlflowHttpError } from './mlflow-client';
+import { RunStore } from './store';
+import { syncStore } from './sync';
+import { FakeMlflow } from './testing/fake-mlflow';
+import { createTracker } from './tracker';
+
+const SYSTEM = { 'mlflow.user': 'tester', 'mlflow.source.name': 'test.ts' };
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), 'tracking-'));
+  dirs.push(d);
+  return d;
+}
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('embedded store', () => {
+  it('appends events and reads back params, tags, latest metrics and histories', async () => {
+    const dir = tmp();
+    const tracker = createTracker({ storeDir: dir, trackingUri: '', systemTags: SYSTEM });
+    expect(tracker.kind).toBe('embedded');
+    const parent = await tracker.startRun({ experiment: 'e', runName: 'row', tags: { 'unigrad.role': 'row' }, params: { lr: 0.1, bn: true } });
+    const child = await tracker.startRun({ experiment: 'e', runName: 'probe', parent });
+    child.logMetrics(0, { loss: 2, acc: 0.1 });
+    child.logMetrics(1, { loss: 1.5, nan: NaN });
+    child.logMetrics(2, { loss: 1 });
+    child.setTags({ note: 'x' });
+    writeFileSync(join(dir, 'cfg.json'), '{"a":1}');
+    child.logArtifact(join(dir, 'cfg.json'), 'config/resolved.json');
+    writeFileSync(join(dir, 'cfg.json'), 'changed later'); // the store keeps the copy taken at log time
+    child.logDataset({ name: 'fmnist', digest: 'abc123', sourceType: 'local', source: '{"path":"/x"}', context: 'training' });
+    await child.end('FINISHED');
+    await parent.end('FINISHED');
+
+    const store = new RunStore(dir);
+    const runs = store.listRuns(true);
+    const c = runs.find((r) => r.id === child.id)!;
+    const p = runs.find((r) => r.id === parent.id)!;
+    expect(p.params).toEqual({ lr: '0.1', bn: 'true' });
+    expect(p.tags['mlflow.runName']).toBe('row');
+    expect(p.tags['mlflow.user']).toBe('tester');
+    expect(c.parentId).toBe(parent.id);
+    expect(c.status).toBe('FINISHED');
+    expect(c.endTime).toBeGreaterThan(0);
+    expect(c.metrics.loss).toBe(1);
+    expect(c.metrics.acc).toBe(0.1);
+    expect(Number.isNaN(c.metrics.nan)).toBe(true);
+    expect(c.metricHistory!.loss.map((m) => [m.step, m.value])).toEqual([[0, 2], [1, 1.5], [2, 1]]);
+    expect(c.tags.note).toBe('x');
+    expect(readFileSync(join(store.artifactDir(child.id), 'config', 'resolved.json'), 'utf8')).toBe('{"a":1}');
+  });
+
+  it('skips a torn last line (a crash mid-write) but rejects damage in the middle', async () => {
+    const dir = tmp();
+    const tracker = createTracker({ storeDir: dir, trackingUri: '', systemTags: SYSTEM });
+    const run = await tracker.startRun({ experiment: 'e', runName: 'r' });
+    run.logMetrics(0, { a: 1 });
+    const store = new RunStore(dir);
+    appendFileSync(store.runFile(run.id), '{"e":"metrics","metr');
+    expect(store.readRun(run.id).metrics).toEqual({ a: 1 });
+    appendFileSync(store.runFile(run.id), '\n{"e":"tags","tags":[]}\n');
+    expect(() => store.readRun(run.id)).toThrow(/line 3 is not valid JSON/);
+  });
+
+  it('gives clear errors for bad input', async () => {
+    const tracker = createTracker({ storeDir: tmp(), trackingUri: '', systemTags: SYSTEM });
+    const run = await tracker.startRun({ experiment: 'e', runName: 'r', params: { lr: 0.1 } });
+    expect(() => run.logParams({ lr: 0.2 })).toThrow(/already logged as '0.1'/);
+    run.logParams({ lr: 0.1 }); // the same value again is fine
+    expect(() => run.logMetrics(-1, { a: 1 })).toThrow(/non-negative integers/);
+    expect(() => run.logMetrics(0, { 'bad!key': 1 })).toThrow(/characters MLflow rejects/);
+    expect(() => run.logParams({ big: 'x'.repeat(6001) })).toThrow(/Log it as an artifact/);
+    expect(() => run.logArtifact('/no/such/file')).toThrow(/is not a file/);
+    await run.end();
+    expect(() => run.logMetrics(1, { a: 1 })).toThrow(/after end/);
+  });
+});
+
+describe('retry and backoff', () => {
+  it('doubles the delay up to the cap', () => {
+    expect([1, 2, 3, 4, 10].map((a) => backoffDelay(a, 500, 4000))).toEqual([500, 1000, 2000, 4000, 4000]);
+  });
+
+  it('retries network errors and 5xx, stops at 4xx and at the deadline', async () => {
+    let t = 0;
+    const slept: number[] = [];
+    const opts = { baseDelayMs: 100, maxDelayMs: 1000, deadlineMs: 2000, now: () => t, sleep: async (ms: number) => void (slept.push(ms), (t += ms)) };
+    let calls = 0;
+    await expect(
+      withRetry(async () => {
+        calls++;
+        if (calls === 1) throw new TypeError('fetch failed');
+        if (calls === 2) throw new MlflowHttpError('POST', 'u', 503, undefined, '');
+        return 'ok';
+      }, opts),
+    ).resolves.toBe('ok');
+    expect(slept).toEqual([100, 200]);
+
+    await expect(withRetry(async () => Promise.reject(new MlflowHttpError('POST', 'u', 400, 'INVALID_PARAMETER_VALUE', '')), opts)).rejects.toThrow(/HTTP 400/);
+
+    t = 0;
+    slept.length = 0;
+    await expect(withRetry(async () => Promise.reject(new TypeError('fetch failed')), opts)).rejects.toThrow('fetch failed');
+    expect(slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2000);
+  });
+});
+
+describe('REST tracker with spool (fake server)', () => {
+  it('keeps logging while the server is down and delivers every metric exactly once when it returns', async () => {
+    const dir = tmp();
+    const fake = new FakeMlflow();
+    const logs: string[] = [];
+    const tracker = createTracker({
+      storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM,
+      baseDelayMs: 1, maxDelayMs: 5, flushTimeoutMs: 10_000, log: (m) => logs.push(m),
+    });
+    expect(tracker.kind).toBe('mlflow');
+    const run = await tracker.startRun({ experiment: 'exp', runName: 'r', params: Object.fromEntries(Array.from({ length: 150 }, (_, i) => [`p${i}`, i])) });
+    expect(run.remoteId).toMatch(/^remote/);
+    for (let s = 0; s < 600; s++) run.logMetrics(s, { loss: 1 / (s + 1), acc: s / 600 }); // 1200 values
+    fake.down = true;
+    for (let s = 600; s < 1200; s++) run.logMetrics(s, { loss: 1 / (s + 1), acc: s / 600 });
+    expect(await tracker.flush(30)).toBe(false); // training goes on; nothing thrown
+    expect(logs.some((l) => /unreachable/.test(l))).toBe(true);
+    fake.down = false;
+    fake.fail503 = 2; // and a flaky comeback
+    await run.end('FINISHED');
+    const remote = fake.runs.get(run.remoteId!)!;
+    expect(remote.info.status).toBe('FINISHED');
+    expect(remote.params.size).toBe(150);
+    expect(remote.metricsReceived.length).toBe(2400); // no loss, no duplicates
+    expect(new Set(remote.metricsReceived.map((m) => `${m.key}@${m.step}`)).size).toBe(2400);
+    expect(remote.tags.get('mlflow.runName')).toBe('r');
+  });
+
+  it('resumes a half-delivered batch from the recorded cursor without re-sending', async () => {
+    const dir = tmp();
+    const fake = new FakeMlflow();
+    const tracker = createTracker({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM, baseDelayMs: 1, maxDelayMs: 2, batchSize: 1e9 });
+    const run = await tracker.startRun({ experiment: 'exp', runName: 'r' });
+    for (let s = 0; s < 2500; s++) run.logMetrics(s, { x: s });
+    fake.failLogBatchAt = 2; // the second of three requests fails once
+    await run.end();
+    const remote = fake.runs.get(run.remoteId!)!;
+    expect(remote.metricsReceived.map((m) => m.step)).toEqual(Array.from({ length: 2500 }, (_, s) => s));
+    const st = readSyncState(new RunStore(dir), run.id)['http://fake:5000'];
+    expect(st.rejected).toEqual([]);
+  });
+
+  it('a later tracker delivers what an earlier process left in the spool', async () => {
+    const dir = tmp();
+    const fake = new FakeMlflow();
+    fake.down = true;
+    const first = createTracker({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM, baseDelayMs: 1, maxDelayMs: 2, flushTimeoutMs: 10, log: () => {} });
+    const run = await first.startRun({ experiment: 'exp', runName: 'offline' });
+    run.logMetrics(0, { a: 1 });
+    await run.end('FINISHED');
+    expect(fake.runs.size).toBe(0);
+    fake.down = false;
+    const second = createTracker({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM });
+    const other = await second.startRun({ experiment: 'exp', runName: 'next' });
+    await other.end();
+    const names = [...fake.runs.values()].map((r) => `${r.info.run_name}:${r.info.status}:${r.metricsReceived.length}`).sort();
+    expect(names).toEqual(['next:FINISHED:0', 'offline:FINISHED:1']);
+  });
+});
+
+describe('mlflow:sync (fake server)', () => {
+  it('replays the embedded store once; re-runs and lost state files create no duplicates', async () => {
+    const dir = tmp();
+    const tracker = createTracker({ storeDir: dir, trackingUri: '', systemTags: SYSTEM });
+    const row = await tracker.startRun({ experiment: 'exp', runName: 'row', tags: { 'unigrad.role': 'row' } });
+    const probe = await tracker.startRun({ experiment: 'exp', runName: 'probe', parent: row });
+    for (let s = 0; s < 1500; s++) probe.logMetrics(s, { loss: s });
+    writeFileSync(join(dir, 'ckpt.bin'), Buffer.from([1, 2, 3]));
+    probe.logArtifact(join(dir, 'ckpt.bin'), 'checkpoints/final.bin');
+    probe.logDataset({ name: 'fmnist', digest: 'd1', sourceType: 'local', source: '{}', context: 'training' });
+    await probe.end('FINISHED');
+    await row.end('FINISHED');
+
+    const fake = new FakeMlflow();
+    const s1 = await syncStore({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch });
+    expect(s1.runs).toBe(2);
+    expect(fake.runs.size).toBe(2);
+    const remoteProbe = fake.runs.get(s1.mapping[probe.id])!;
+    expect(remoteProbe.tags.get('mlflow.parentRunId')).toBe(s1.mapping[row.id]);
+    expect(remoteProbe.metricsReceived.length).toBe(1500);
+    expect(remoteProbe.info.status).toBe('FINISHED');
+    expect(remoteProbe.inputs).toHaveLength(1);
+    expect([...fake.artifacts.keys()]).toEqual([`1/${s1.mapping[probe.id]}/artifacts/checkpoints/final.bin`]);
+
+    const before = fake.requests.length;
+    const s2 = await syncStore({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch });
+    expect(s2.requests).toBe(0);
+    expect(s2.mapping).toEqual(s1.mapping);
+    expect(fake.requests.length - before).toBe(0); // the recorded cursors say everything is there
+    // Lost state: the runs are found again by their local-id tag instead of being created twice.
+    rmSync(join(dir, 'sync'), { recursive: true });
+    const s3 = await syncStore({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch });
+    expect(s3.mapping).toEqual(s1.mapping);
+    expect(fake.runs.size).toBe(2);
+  });
+});
