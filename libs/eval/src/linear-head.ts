@@ -32,8 +32,8 @@ export class LinearHead implements Network {
     const w = new Float32Array(inputDim * numClasses);
     for (let i = 0; i < w.length; i++) w[i] = std * rng.normal();
     this.params = new Map([
-      ['weight', tf.variable(tf.tensor2d(w, [inputDim, numClasses]), true)],
-      ['bias', tf.variable(tf.zeros([numClasses]), true)],
+      ['weight', ownedVariable(tf.tensor2d(w, [inputDim, numClasses]))],
+      ['bias', ownedVariable(tf.zeros([numClasses]))],
     ]);
   }
 
@@ -48,4 +48,11 @@ export class LinearHead implements Network {
   dispose(): void {
     for (const v of this.params.values()) v.dispose();
   }
+}
+
+/** A trainable variable from a temporary tensor, which is then released (tf.variable keeps its own reference). */
+function ownedVariable(init: tf.Tensor): tf.Variable {
+  const v = tf.variable(init, true);
+  init.dispose();
+  return v;
 }

@@ -18,8 +18,11 @@ export class TinyTrunk implements Network {
     weight: number[],
     runningMean: number[] = new Array(outputDim).fill(0),
   ) {
-    this.params = new Map([['fc.weight', tf.variable(tf.tensor2d(weight, [inputDim, outputDim]), true)]]);
-    this.buffers = new Map([['bn.running_mean', tf.variable(tf.tensor1d(runningMean), false)]]);
+    const w = tf.tensor2d(weight, [inputDim, outputDim]);
+    const rm = tf.tensor1d(runningMean);
+    this.params = new Map([['fc.weight', tf.variable(w, true)]]);
+    this.buffers = new Map([['bn.running_mean', tf.variable(rm, false)]]);
+    tf.dispose([w, rm]);
   }
 
   apply(x: tf.Tensor, mode: Mode): tf.Tensor2D {
