@@ -6,6 +6,8 @@ export type { ExtractOptions } from './features';
 export { countTopKCorrect, topKAccuracy } from './accuracy';
 export { knnAccuracy, knnScores } from './knn';
 export type { KnnOptions, TopKResult } from './knn';
+export { knnMonitor } from './knn-monitor';
+export type { KnnMonitorOptions } from './knn-monitor';
 export { LinearHead } from './linear-head';
 export type { LinearHeadOptions } from './linear-head';
 export { crossEntropy } from './train-step';

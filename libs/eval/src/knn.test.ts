@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '@unigrad/core';
-import type { FeatureSet } from './batches';
+import type { FeatureSet, LabeledBatch } from './batches';
+import { knnMonitor } from './knn-monitor';
 import { knnAccuracy, knnScores } from './knn';
-import { clusters } from './test-networks';
+import { TinyTrunk, clusters } from './test-networks';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu', log: false });
@@ -68,5 +69,24 @@ describe('weighted kNN', () => {
   it('rejects a dimension mismatch and labels outside numClasses', () => {
     expect(() => knnScores(bank, set([[1, 0, 0]], [0]), { numClasses: 4 })).toThrow(/dim 2 differs from query dim 3/);
     expect(() => knnScores(bank, query, { numClasses: 3 })).toThrow(/label 3 at row 4/);
+  });
+});
+
+describe('knnMonitor', () => {
+  it('extracts trunk features of both splits in eval mode and votes', async () => {
+    const centres = [
+      [4, 0, 0, 0],
+      [0, 4, 0, 0],
+      [0, 0, 0, 4],
+    ];
+    const trunk = new TinyTrunk(4, 4, [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+    const asBatches = (seed: number): LabeledBatch[] => {
+      const s = clusters(centres, 20, 1, seed);
+      return [{ x: tf.tensor4d(s.features, [s.count, 2, 2, 1]), y: s.labels }];
+    };
+    const result = await knnMonitor(trunk, asBatches(5), asBatches(6), { numClasses: 3, k: 10 });
+    expect(result).toEqual({ top1: 1, top5: 1 });
+    expect(new Set(trunk.modes)).toEqual(new Set(['eval']));
+    trunk.dispose();
   });
 });
