@@ -63,13 +63,13 @@ export function adjustHue(x: tf.Tensor4D, shifts: Float32Array): tf.Tensor4D {
     const minc = tf.minimum(tf.minimum(r, g), b);
     const delta = tf.sub(maxc, minc);
     const divisor = tf.where(tf.equal(delta, 0), tf.onesLike(delta), delta);
-    const rc = tf.div(tf.sub(maxc, r), divisor);
-    const gc = tf.div(tf.sub(maxc, g), divisor);
-    const bc = tf.div(tf.sub(maxc, b), divisor);
     const isR = tf.equal(maxc, r);
     const isG = tf.logicalAnd(tf.equal(maxc, g), tf.logicalNot(isR));
-    // Hue in sixths of a turn, in (-1, 5): red sector, green sector (2 + …), blue sector (4 + …).
-    const sixths = tf.where(isR, tf.sub(bc, gc), tf.where(isG, tf.add(2, tf.sub(rc, bc)), tf.add(4, tf.sub(gc, rc))));
+    // Hue in sixths of a turn, in (-1, 5): (g − b)/Δ when R is largest, 2 + (b − r)/Δ for G, 4 + (r − g)/Δ for B
+    // (torchvision's bc − gc, 2 + rc − bc, 4 + gc − rc, simplified).
+    const numerator = tf.where(isR, tf.sub(g, b), tf.where(isG, tf.sub(b, r), tf.sub(r, g)));
+    const sector = tf.where(isR, tf.zerosLike(delta), tf.where(isG, tf.fill(delta.shape, 2), tf.fill(delta.shape, 4)));
+    const sixths = tf.add(sector, tf.div(numerator, divisor));
     const shift = tf.tensor4d(shifts, [n, 1, 1, 1]);
     // +12 keeps the argument of mod positive (sixths > -1, |shift| <= 0.5).
     const h6 = tf.add(tf.add(sixths, tf.mul(shift, 6)), 12);
