@@ -167,9 +167,28 @@ export function createConv2d(store: VariableStore, name: string, opts: Conv2dOpt
   return { weight, stride, pad };
 }
 
-/** NHWC convolution with PyTorch-style symmetric padding (TF's 'same' pads asymmetrically at stride 2). */
+/**
+ * NHWC convolution with PyTorch-style symmetric padding (TF's 'same' pads asymmetrically at stride 2).
+ * Numeric padding is expressed as 'valid'/'same' or an explicit tf.pad, because the native TensorFlow backend
+ * only accepts the two string modes.
+ */
 export function conv2d(x: tf.Tensor4D, conv: Conv2dWeights): tf.Tensor4D {
-  return tf.conv2d(x, conv.weight as tf.Tensor4D, conv.stride, conv.pad);
+  const weight = conv.weight as tf.Tensor4D;
+  const kernelSize = weight.shape[0];
+  if (conv.pad === 0) return tf.conv2d(x, weight, conv.stride, 'valid');
+  // At stride 1 an odd kernel with pad (k − 1)/2 is exactly 'same'.
+  if (conv.stride === 1 && 2 * conv.pad === kernelSize - 1) return tf.conv2d(x, weight, 1, 'same');
+  return tf.tidy(() => tf.conv2d(padSpatial(x, conv.pad, 0), weight, conv.stride, 'valid'));
+}
+
+/** Symmetric zero padding of H and W of an NHWC tensor. */
+export function padSpatial(x: tf.Tensor4D, pad: number, value: number): tf.Tensor4D {
+  return tf.pad(x, [
+    [0, 0],
+    [pad, pad],
+    [pad, pad],
+    [0, 0],
+  ], value);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import {
   conv2d,
   createBatchNorm,
   createConv2d,
+  padSpatial,
   type BatchNormWeights,
   type Conv2dWeights,
   type VariableStore,
@@ -116,7 +117,8 @@ export class ResNetTrunk implements Network {
     }
     return tf.tidy(() => {
       let h = tf.relu(batchNorm(conv2d(x as tf.Tensor4D, this.stemConv), this.stemBn, mode));
-      if (this.options.stem === 'imagenet') h = tf.maxPool(h, 3, 2, 1);
+      // torchvision's MaxPool2d(3, 2, padding=1); zero padding equals −∞ padding here because h ≥ 0 after ReLU.
+      if (this.options.stem === 'imagenet') h = tf.maxPool(padSpatial(h as tf.Tensor4D, 1, 0), 3, 2, 'valid');
       for (const blocks of this.layers) {
         for (const block of blocks) h = applyBlock(h, block, mode);
       }

@@ -1,0 +1,2 @@
+export { cellTags, isComplete, runCell } from './cell';
+export type { CellOutcome } from './cell';
