@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { registerWasmTrainingKernels } from './wasm-kernels';
+import { initWasmWithThreads, wasmThreadsFromEnv } from './wasm-threads';
 
 export const BACKEND_NAMES = ['gpu', 'node', 'wasm', 'cpu'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
@@ -94,7 +96,9 @@ async function tryWasm(): Promise<string | null> {
   try {
     const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
     wasm.setWasmPaths(wasmBinaryDir());
-    if (!(await tf.setBackend('wasm'))) return 'the wasm backend failed to initialise';
+    const { ok } = await initWasmWithThreads(wasm, wasmThreadsFromEnv(), () => tf.setBackend('wasm'));
+    if (!ok) return 'the wasm backend failed to initialise';
+    registerWasmTrainingKernels();
   } catch (err) {
     return `the wasm backend failed to load: ${(err as Error).message.split('\n')[0]}`;
   }
