@@ -19,14 +19,15 @@ export interface SiameseConfig {
   momentum: boolean;
 }
 
-export interface OnlineOutputs {
+// A type alias (not an interface) so it is a tf.TensorContainer and can be returned from tf.tidy.
+export type OnlineOutputs = {
   /** Trunk output (pooled features). */
   features: tf.Tensor2D;
   /** Projector output. */
   projection: tf.Tensor2D;
   /** What the loss sees as the online embedding: predictor(projection) with a predictor, else projection itself. */
   p: tf.Tensor2D;
-}
+};
 
 /** A tensor as read back from a checkpoint file (see checkpoint.ts), or a live tensor. */
 export type TensorSource = tf.Tensor | { shape: number[]; dtype: string; data: Float32Array | Int32Array };
