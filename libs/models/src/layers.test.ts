@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Rng } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNorm, conv2d, createBatchNorm, createConv2d, createLinear, linear, VariableStore } from './layers';
+import { batchNorm, conv2d, createBatchNorm, createConv2d, createLinear, linear, padSpatial, VariableStore } from './layers';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu', log: false });
@@ -149,10 +149,34 @@ describe('conv2d', () => {
     }
   });
 
-  it('the max-pool with padding 1 ignores the padding (PyTorch pads with -inf)', () => {
-    const y = tf.maxPool(tf.fill([1, 4, 4, 1], -1) as tf.Tensor4D, 3, 2, 1);
-    expect(y.shape).toEqual([1, 2, 2, 1]);
-    expect(Array.from(y.dataSync())).toEqual([-1, -1, -1, -1]);
+  for (const [kernelSize, stride, pad, size] of [
+    [3, 1, 1, 6],
+    [3, 2, 1, 7],
+    [1, 2, 0, 6],
+    [7, 2, 3, 9],
+    [1, 1, 0, 5],
+  ]) {
+    it(`gives the stock TF.js gradients for k=${kernelSize}, stride ${stride}, pad ${pad} (cpu filter-gradient path)`, () => {
+      const conv = createConv2d(VariableStore.fromRng(new Rng(kernelSize + stride)), 'c', { inChannels: 3, outChannels: 4, kernelSize, stride, pad });
+      const x = randomTensor([2, size, size, 3], 11);
+      const upstream = tf.tidy(() => randomTensor(conv2d(x as tf.Tensor4D, conv).shape, 12));
+      const loss = (y: tf.Tensor) => tf.sum(tf.mul(y, upstream));
+      const ours = tf.grads((xx: tf.Tensor, w: tf.Tensor) => loss(conv2d(xx as tf.Tensor4D, { weight: w as tf.Variable, stride, pad })))([x, conv.weight]);
+      const stock = tf.grads((xx: tf.Tensor, w: tf.Tensor) => loss(tf.conv2d(xx as tf.Tensor4D, w as tf.Tensor4D, stride, pad)))([x, conv.weight]);
+      for (let i = 0; i < 2; i++) {
+        expect(ours[i].shape).toEqual(stock[i].shape);
+        expect(tf.max(tf.abs(tf.sub(ours[i], stock[i]))).dataSync()[0]).toBeLessThan(1e-4);
+      }
+    });
+  }
+
+  it('zero padding + valid max-pool equals the −∞-padded max-pool on non-negative (post-ReLU) input', () => {
+    // The ImageNet stem pools this way because the native backend lacks numeric pooling padding.
+    const h = tf.relu(randomTensor([2, 9, 9, 3], 13)) as tf.Tensor4D;
+    const viaZeroPad = tf.maxPool(padSpatial(h, 1, 0), 3, 2, 'valid');
+    const torchLike = tf.maxPool(h, 3, 2, 1);
+    expect(viaZeroPad.shape).toEqual([2, 5, 5, 3]);
+    expect(Array.from(viaZeroPad.dataSync())).toEqual(Array.from(torchLike.dataSync()));
   });
 });
 

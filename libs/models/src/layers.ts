@@ -171,14 +171,63 @@ export function createConv2d(store: VariableStore, name: string, opts: Conv2dOpt
  * NHWC convolution with PyTorch-style symmetric padding (TF's 'same' pads asymmetrically at stride 2).
  * Numeric padding is expressed as 'valid'/'same' or an explicit tf.pad, because the native TensorFlow backend
  * only accepts the two string modes.
+ *
+ * On the pure-JS `cpu` backend the filter gradient is computed here as kh·kw matrix products of shifted
+ * input slices with dy, instead of by the backend's Conv2DBackpropFilter, which walks every element through
+ * TensorBuffer.get: measured on 2 cores for x [8,14,14,32], 3x3 → 64 channels, 16.4 s for the stock kernel
+ * against ~1 s this way. The input gradient stays the stock conv2dTranspose (~0.3 s there). Both paths give
+ * the same gradients (checked in layers.test.ts); other backends keep their native kernels.
  */
 export function conv2d(x: tf.Tensor4D, conv: Conv2dWeights): tf.Tensor4D {
+  if (tf.getBackend() === 'cpu') return conv2dCpu(x, conv);
   const weight = conv.weight as tf.Tensor4D;
   const kernelSize = weight.shape[0];
   if (conv.pad === 0) return tf.conv2d(x, weight, conv.stride, 'valid');
   // At stride 1 an odd kernel with pad (k − 1)/2 is exactly 'same'.
   if (conv.stride === 1 && 2 * conv.pad === kernelSize - 1) return tf.conv2d(x, weight, 1, 'same');
   return tf.tidy(() => tf.conv2d(padSpatial(x, conv.pad, 0), weight, conv.stride, 'valid'));
+}
+
+function conv2dCpu(x: tf.Tensor4D, conv: Conv2dWeights): tf.Tensor4D {
+  const { stride, pad } = conv;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, w, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
+    save([xs, w]);
+    return {
+      value: tf.conv2d(xs, w, stride, pad), // the cpu backend takes numeric (symmetric) padding
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [xSaved, wSaved] = saved as [tf.Tensor4D, tf.Tensor4D];
+        const dy4 = dy as tf.Tensor4D;
+        return [tf.conv2dTranspose(dy4, wSaved, xSaved.shape, stride, pad), conv2dFilterGrad(xSaved, dy4, wSaved.shape, stride, pad)];
+      },
+    };
+  });
+  return op(x, conv.weight) as tf.Tensor4D;
+}
+
+/** dL/dW[a, b, ci, co] = Σ_{n, i, j} xpad[n, a + s·i, b + s·j, ci] · dy[n, i, j, co], one matMul per (a, b). */
+export function conv2dFilterGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  filterShape: [number, number, number, number],
+  stride: number,
+  pad: number,
+): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [kh, kw, cin, cout] = filterShape;
+    const [n, ho, wo] = dy.shape;
+    const rows = n * ho * wo;
+    const xp = pad > 0 ? padSpatial(x, pad, 0) : x;
+    const dyT = tf.transpose(tf.reshape(dy, [rows, cout])); // [cout, rows]
+    const parts: tf.Tensor2D[] = [];
+    for (let a = 0; a < kh; a++) {
+      for (let b = 0; b < kw; b++) {
+        const patch = tf.stridedSlice(xp, [0, a, b, 0], [n, a + (ho - 1) * stride + 1, b + (wo - 1) * stride + 1, cin], [1, stride, stride, 1]);
+        parts.push(tf.matMul(dyT, tf.reshape(patch, [rows, cin]))); // [cout, cin]
+      }
+    }
+    return tf.reshape(tf.transpose(tf.stack(parts), [0, 2, 1]), [kh, kw, cin, cout]) as tf.Tensor4D;
+  });
 }
 
 /** Symmetric zero padding of H and W of an NHWC tensor. */
