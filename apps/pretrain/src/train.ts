@@ -37,6 +37,8 @@ export interface PretrainOptions extends PretrainHooks {
   resume?: string;
   /** Print progress (default true). */
   log?: boolean;
+  /** Stop (checkpointed, as on a signal) once this many steps are done; the config is unchanged, so --resume continues. */
+  stopAfterSteps?: number;
 }
 
 export interface PretrainResult {
@@ -308,6 +310,7 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
         appendFileSync(metricsPath, [step, epoch, ...Object.values(metrics)].join(',') + '\n');
         progress.update(step, metrics);
         if (step % config.output.logEvery === 0 || step === totalSteps) await options.onStep?.(step, metrics);
+        if (options.stopAfterSteps !== undefined && step >= options.stopAfterSteps) stopRequested ??= 'SIGTERM';
         if (step >= totalSteps || stopRequested) break;
       }
       const epochDone = step % stepsPerEpoch === 0 || step >= totalSteps;
