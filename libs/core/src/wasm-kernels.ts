@@ -233,6 +233,42 @@ const kernels: tf.KernelConfig[] = [
   },
 ];
 
+/**
+ * Gradient of FusedBatchNorm (tf.batchNorm) by broadcasting. The stock one tiles rstd to the full activation shape
+ * and materialises x-mean, dy*scale and three full-size products; on wasm the Tile alone cost more than all
+ * forward convs of a ResNet step. Same maths, fewer full-size passes; backend-independent (gradients are global).
+ */
+export const batchNormGradConfig: tf.GradConfig = {
+  kernelName: 'FusedBatchNorm',
+  inputsToSave: ['x', 'mean', 'variance', 'scale'],
+  gradFunc: (dy, saved, attrs) => {
+    const dyT = dy as tf.Tensor;
+    const [x, mean, variance, scale] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor | undefined];
+    const eps = (attrs as { varianceEpsilon: number }).varianceEpsilon;
+    const axes = tf.backend_util.getReductionAxes(mean.shape, x.shape);
+    const toStatShape = (t: tf.Tensor) => tf.reshape(axes.length ? tf.sum(t, axes) : t, mean.shape);
+    const rstd = tf.rsqrt(tf.add(variance, eps));
+    const gain = scale == null ? rstd : tf.mul(rstd, scale);
+    // sum(dy * (x - mean)) feeds both the variance and the scale gradient: computed once, here, where the engine's
+    // backward scope owns (and later disposes) it; the full-size product lives only inside the inner tidy.
+    const dyCentred = tf.tidy(() => toStatShape(tf.mul(dyT, tf.sub(x, mean))));
+    return {
+      x: () => tf.mul(dyT, gain),
+      mean: () => tf.mul(toStatShape(dyT), tf.neg(gain)),
+      variance: () => tf.mul(dyCentred, tf.mul(tf.mul(gain, tf.square(rstd)), -0.5)),
+      scale: () => tf.mul(dyCentred, rstd),
+      offset: () => toStatShape(dyT),
+    };
+  },
+};
+
+const stockGradients = new Map<string, tf.GradConfig | undefined>();
+
+/** The gradient config tfjs had for `kernelName` before registerWasmTrainingKernels() replaced it (for tests). */
+export function stockGradient(kernelName: string): tf.GradConfig | undefined {
+  return stockGradients.get(kernelName);
+}
+
 /** Names of the kernels registerWasmTrainingKernels() installs on 'wasm' (replacing stock ones where present). */
 export const WASM_TRAINING_KERNELS: readonly string[] = kernels.map((k) => k.kernelName);
 
@@ -241,6 +277,10 @@ export const WASM_TRAINING_KERNELS: readonly string[] = kernels.map((k) => k.ker
  * Stock kernels of the same name (wasm's slow Conv2DBackpropInput) are replaced.
  */
 export function registerWasmTrainingKernels(): void {
+  if (tf.getGradient('FusedBatchNorm') !== batchNormGradConfig) {
+    stockGradients.set('FusedBatchNorm', tf.getGradient('FusedBatchNorm'));
+    tf.registerGradient(batchNormGradConfig);
+  }
   for (const config of kernels) {
     const existing = tf.getKernel(config.kernelName, 'wasm');
     if (existing?.kernelFunc === config.kernelFunc) continue;
