@@ -13,14 +13,14 @@
 #      against local Node headers,
 #   5. verifies that tf.getBackend() is 'tensorflow' and that conv2d forward + gradients match the cpu backend.
 #
-# Usage: npm run setup:native [-- --gpu] [-- --tf-version X.Y.Z] [-- --force] [-- --check-only]
+# Usage: npm run setup:native [-- [--gpu] [--tf-version X.Y.Z] [--force] [--check-only]]
 # Details, options and the reasoning: docs/native-backend.md.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE="$ROOT/.native"             # git-ignored: wheels and the extracted libtensorflow trees live here
 FLAVOUR=cpu
-TF_VERSION="${UNIGRAD_TF_VERSION:-2.12.1}"
+TF_VERSION="${UNIGRAD_TF_VERSION:-2.18.1}"
 FORCE=0
 CHECK_ONLY=0
 
@@ -31,13 +31,13 @@ die() {
 say() { echo "setup-native: $*"; }
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 
 Options:
   --gpu              install @tensorflow/tfjs-node-gpu from the CUDA-enabled `tensorflow` wheel (needs the
                      CUDA/cuDNN versions that TensorFlow release was built for; see docs/native-backend.md)
-  --tf-version V     TensorFlow wheel version to take libtensorflow from (default 2.12.1; env UNIGRAD_TF_VERSION)
+  --tf-version V     TensorFlow wheel version to take libtensorflow from (default 2.18.1; env UNIGRAD_TF_VERSION; 2.12.1 or newer)
   --force            redo every step even when a previous run left a working install
   --check-only       only verify the installed backend (exit 1 when it does not work)
 EOF
@@ -129,7 +129,7 @@ mkdir -p "$CACHE/wheels"
 #    target Python is pinned instead of depending on the local interpreter's version).
 WHEEL="$(ls "$CACHE/wheels/${WHEEL_NAME//-/_}-$TF_VERSION-"*manylinux*x86_64*.whl 2>/dev/null | head -n1 || true)"
 if [[ -z "$WHEEL" ]]; then
-  say "downloading $WHEEL_NAME==$TF_VERSION from PyPI (~${FLAVOUR/cpu/230}${FLAVOUR/gpu/590} MB)"
+  say "downloading $WHEEL_NAME==$TF_VERSION from PyPI (a few hundred MB)"
   got=0
   for pyv in 3.11 3.10 3.12 3.9; do
     if "$PY" -m pip download --no-deps --only-binary=:all: --python-version "$pyv" \
