@@ -154,7 +154,7 @@ TREE="$CACHE/libtensorflow-$FLAVOUR-$TF_VERSION"
 if [[ "$FORCE" == 1 || ! -f "$TREE/.complete" ]]; then
   say "extracting the C library and headers into ${TREE#"$ROOT"/}"
   rm -rf "$TREE"
-  "$PY" - "$WHEEL" "$TREE" <<'PYEOF'
+  "$PY" - "$WHEEL" "$TREE" <<'PYEOF' || { rm -rf "$TREE"; die "could not take libtensorflow from $(basename "$WHEEL") (reason above)"; }
 import os, re, shutil, sys, zipfile
 wheel, out = sys.argv[1], sys.argv[2]
 want_lib = {'tensorflow/libtensorflow_cc.so.2', 'tensorflow/libtensorflow_framework.so.2'}

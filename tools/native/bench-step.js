@@ -5,6 +5,7 @@
 // pretraining step lives elsewhere (npm run bench:train).
 //
 // Usage: node tools/native/bench-step.js [--backend tensorflow|cpu] [--batch 256] [--steps 10] [--warmup 2]
+/* global require, process, console */
 'use strict';
 
 const args = process.argv.slice(2);

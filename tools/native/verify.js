@@ -2,6 +2,7 @@
 // batch-norm-like forward pass and its gradients match the pure-JS cpu backend within float32 tolerance.
 // Usage: node tools/native/verify.js [@tensorflow/tfjs-node | @tensorflow/tfjs-node-gpu]
 // Exit code 0 when everything matches, 1 otherwise (with the reason).
+/* global require, process, console */
 'use strict';
 
 const pkg = process.argv[2] || '@tensorflow/tfjs-node';
