@@ -4,7 +4,8 @@
 //   actually given (the same batch the statistics are taken over); wholeBatchSize is not used here.
 // Gradient form (spec §3.4): G1 = 2·(−Z2m + λ·(Z2m·Z2mᵀ)·Z1/N), G2 = 2·(−Z1m + λ·(Z1m·Z1mᵀ)·Z2/N) with the
 //   weights from the other view's targets, the summed vectors the anchor view's (stop-gradient) online embeddings,
-//   N = hyper.wholeBatchSize (default: the given batch), λ = 50. Equivalent to 0.5·Σ_views(−2 tr C + λ‖C‖²)/N-scaled.
+//   N = hyper.wholeBatchSize (default: the given batch), λ = 50. With N = n its gradient is that of
+//   0.5·(L1 + L2), L1 = −2 tr C + λ‖C‖², C = Z1ᵀZ2m/N (spec §3.4; checked in the tests).
 import * as tf from '@tensorflow/tfjs';
 import { LossInputError, checkInputs, constant, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, surrogate } from './common';
 import { diagonal, offDiagonalSquareSum, weightedRowSum, wholeBatch } from './decorrelation';
