@@ -163,7 +163,7 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
   const lrAt = warmupCosineLr({
     baseLr: config.optim.baseLr,
     batchSize: config.optim.batchSize,
-    warmupSteps: Math.min(config.optim.warmupEpochs * stepsPerEpoch, totalSteps),
+    warmupSteps: Math.min(Math.round(config.optim.warmupEpochs * stepsPerEpoch), totalSteps),
     totalSteps,
   });
   const momentumAt = momentumSchedule({ base: config.optim.baseMomentum, totalSteps });
