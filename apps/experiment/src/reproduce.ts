@@ -1,5 +1,5 @@
 // npm run reproduce -- [--preset quick|fmnist|paper] [--rows all|<id>,<id>,…] [--seeds 2 | 42,43]
-//                      [--force] [--list] [--dry-run] [--<config key> <value> …]
+//                      [--force] [--list] [--dry-run] [--no-table] [--table-out DIR] [--<config key> <value> …]
 // Runs the chosen table cells (pretrain → probe → tracking) for each seed, skips cells already complete for that
 // preset and seed in the tracking store (so a table can be built across sittings), then regenerates the table.
 import { initBackend } from '@unigrad/core';
@@ -37,8 +37,10 @@ export function selectSeeds(spec: string | undefined, baseSeed: number): number[
   return seeds;
 }
 
+const OWN_FLAGS = { withValue: ['rows', 'seeds', 'table-out'], boolean: ['force', 'list', 'no-table'] };
+
 async function main(): Promise<void> {
-  const { config: base, flags } = parseCommandLine(process.argv.slice(2), { withValue: ['rows', 'seeds'], boolean: ['force', 'list', 'no-table'] });
+  const { config: base, flags } = parseCommandLine(process.argv.slice(2), OWN_FLAGS);
   const cells = selectCells(String(flags.rows ?? 'all'));
   const seeds = selectSeeds(typeof flags.seeds === 'string' ? flags.seeds : undefined, base.seed);
   if (flags.list) {
@@ -58,10 +60,7 @@ async function main(): Promise<void> {
     const elapsed = (Date.now() - started) / 1000;
     const eta = i > 0 ? formatDuration((elapsed / i) * (todo.length - i)) : '?';
     console.log(`\n[reproduce] (${i + 1}/${todo.length}) ${experiment.id} seed ${seed} — elapsed ${formatDuration(elapsed)}, overall ETA ${eta}`);
-    const config = parseCommandLine([...process.argv.slice(2).filter((a) => a !== '--force'), '--experiment', experiment.id, '--seed', String(seed)], {
-      withValue: ['rows', 'seeds'],
-      boolean: ['force', 'list', 'no-table'],
-    }).config;
+    const config = parseCommandLine([...process.argv.slice(2), '--experiment', experiment.id, '--seed', String(seed)], OWN_FLAGS).config;
     const outcome = await runCell(experiment, config, tracker);
     await tracker.flush();
     if (outcome.interrupted) {
@@ -72,7 +71,8 @@ async function main(): Promise<void> {
     console.log(`[reproduce] ${experiment.id} seed ${seed}: probe top-1 ${(100 * outcome.top1).toFixed(2)}% (row run ${outcome.rowRunId})`);
   }
   if (!flags['no-table']) {
-    execFileSync('npx', ['ts-node', '--transpile-only', 'tools/table.ts', '--preset', base.preset], { stdio: 'inherit' });
+    const out = typeof flags['table-out'] === 'string' ? ['--out', flags['table-out']] : [];
+    execFileSync('npx', ['ts-node', '--transpile-only', 'tools/table.ts', '--preset', base.preset, '--store', tracker.store.dir, ...out], { stdio: 'inherit' });
   }
   if (interrupted) process.exit(130);
 }

@@ -62,7 +62,8 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
   };
   if (config.probe.kind === 'fast') {
     // Frozen features are computed once; the head then trains on the cached features with the same optimizer.
-    const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, 0, config.seed);
+    // data.subset (quick presets) limits the probe's training images too; the test set is always complete.
+    const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, config.data.subset, config.seed);
     const testFeatures = await datasetFeatures(trunk, test, config.data.imageSize, 0, config.seed);
     return trainLinearProbeOnFeatures(trainFeatures, testFeatures, options);
   }
@@ -71,7 +72,7 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
   return trainLinearProbe(
     trunk,
     {
-      trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch }),
+      trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch, subset: config.data.subset || undefined }),
       testBatches: () => batches(test, { batchSize: 256, shuffle: false }),
       trainTransform: (x) => augment(x as tf.Tensor4D, trainAugment, new Rng(config.seed * 1000003 + augmentedBatches++)),
       testTransform: evalImageTransform(test, config.data.imageSize),
