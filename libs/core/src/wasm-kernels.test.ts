@@ -151,6 +151,42 @@ describe('wasm training kernels', () => {
     });
   });
 
+  // [shape, axes, keepDims]: pooled cases (leading or inner runs without the last axis) and stock fallbacks.
+  const reductionCases: [number[], number | number[], boolean][] = [
+    [[4, 6, 5, 3], [0, 1, 2], false],
+    [[4, 6, 5, 3], [0, 1, 2], true],
+    [[4, 6, 5, 3], [1, 2], false],
+    [[4, 6, 5, 3], [2, 1], true],
+    [[7, 3], 0, false],
+    [[7, 3], -2, true],
+    [[2, 3, 4, 5, 6], [1, 2, 3], false],
+    [[4, 6, 5, 3], 3, false],
+    [[4, 6, 5, 3], [0, 2], false],
+    [[4, 6, 5, 3], [0, 1, 2, 3], false],
+  ];
+  for (const [shape, axis, keepDims] of reductionCases) {
+    it(`sum and mean over ${JSON.stringify(axis)} of ${shape.join('x')} (keepDims ${keepDims}) match cpu`, async () => {
+      await expectSameOnBackends(() => {
+        const x = randomTensor(shape, 30);
+        return [tf.sum(x, axis, keepDims), tf.mean(x, axis, keepDims), tf.sum(tf.cast(tf.mul(x, 10), 'int32'), axis, keepDims), tf.sum(x), tf.mean(x)];
+      });
+      await tf.setBackend('wasm');
+      const x = randomTensor(shape, 30);
+      expect(tf.sum(x, axis, keepDims).shape).toEqual(tf.sum(tf.cast(x, 'int32'), axis, keepDims).shape);
+      x.dispose();
+    });
+  }
+
+  it('runs NHWC statistics reductions as XNNPACK average pooling and leaves the last axis to the stock kernel', async () => {
+    await tf.setBackend('wasm');
+    const x = randomTensor([4, 6, 5, 3], 31);
+    const kernelsOf = async (f: () => tf.Tensor) => (await tf.profile(() => tf.dispose(f()))).kernels.map((k) => k.name);
+    expect(await kernelsOf(() => tf.sum(x, [0, 1, 2]))).toContain('AvgPool');
+    expect(await kernelsOf(() => tf.mean(x, [1, 2]))).toContain('AvgPool');
+    expect(await kernelsOf(() => tf.sum(x, 3))).not.toContain('AvgPool');
+    x.dispose();
+  });
+
   it('batch-norm gradient (broadcast form) equals the stock one on cpu and wasm', async () => {
     // (tf.batchNorm without a scale cannot be differentiated at all in tfjs 4.22: the engine fails saving it.)
     await expectSameOnBackends(() => {

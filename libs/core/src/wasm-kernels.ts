@@ -174,6 +174,46 @@ function tensor4d(info: tf.TensorInfo | undefined, name: string): tf.Tensor4D {
   return info as tf.Tensor4D;
 }
 
+/**
+ * Sum/Mean over a contiguous run of axes that excludes the last (channel) axis, e.g. [0,1,2] of NHWC (BatchNorm
+ * statistics, bias gradients) or [1,2] (global average pooling). Stock wasm first transposes the reduced axes
+ * innermost (a full copy); XNNPACK average pooling reads the data once, in place, as [pre, A, B, post] pooled over
+ * [A, B]. Measured 9.1 ms -> 0.6 ms for [256,28,28,16] over [0,1,2], and more accurate (it sums in blocks).
+ * Returns null when the reduction is not of that form (the stock kernel then runs).
+ */
+function poolReducePlan(x: tf.TensorInfo, axis: number | number[] | null | undefined, keepDims: boolean): { poolShape: [number, number, number, number]; count: number; outShape: number[] } | null {
+  const rank = x.shape.length;
+  if (axis == null || x.dtype !== 'float32') return null;
+  const axes = typeof axis === 'number' ? [axis] : axis;
+  const sorted = axes.map((a) => (a < 0 ? a + rank : a)).sort((p, q) => p - q);
+  if (sorted.length === 0 || new Set(sorted).size !== sorted.length) return null;
+  const first = sorted[0];
+  const last = sorted[sorted.length - 1];
+  if (last - first + 1 !== sorted.length || last >= rank - 1) return null;
+  const product = (dims: number[]) => dims.reduce((p, q) => p * q, 1);
+  const outer = product(x.shape.slice(first, last));
+  const inner = x.shape[last];
+  const outShape = x.shape.map((d, i) => (i >= first && i <= last ? 1 : d)).filter((_, i) => keepDims || i < first || i > last);
+  return { poolShape: [product(x.shape.slice(0, first)), outer, inner, product(x.shape.slice(last + 1))], count: outer * inner, outShape };
+}
+
+function reductionKernel(kernelName: 'Sum' | 'Mean'): tf.KernelConfig {
+  const stock = tf.getKernel(kernelName, 'wasm');
+  if (!stock) throw new Error(`tfjs-backend-wasm has no ${kernelName} kernel to extend; check the installed version (4.22 expected)`);
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const x = args.inputs.x;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[] | null; keepDims: boolean };
+    const plan = x instanceof tf.Tensor ? poolReducePlan(x, axis, keepDims) : null;
+    if (!plan || !(x instanceof tf.Tensor)) return stock.kernelFunc(args);
+    return asKernelOutput(args.backend as unknown as WasmLikeBackend, () => {
+      const [, outer, inner] = plan.poolShape;
+      const pooled = tf.avgPool(tf.reshape(x, plan.poolShape) as tf.Tensor4D, [outer, inner], 1, 'valid');
+      return tf.reshape(kernelName === 'Mean' ? pooled : tf.mul(pooled, plan.count), plan.outShape);
+    });
+  };
+  return { kernelName, backendName: 'wasm', kernelFunc };
+}
+
 const kernels: tf.KernelConfig[] = [
   {
     kernelName: 'Conv2DBackpropFilter',
@@ -270,13 +310,14 @@ export function stockGradient(kernelName: string): tf.GradConfig | undefined {
 }
 
 /** Names of the kernels registerWasmTrainingKernels() installs on 'wasm' (replacing stock ones where present). */
-export const WASM_TRAINING_KERNELS: readonly string[] = kernels.map((k) => k.kernelName);
+export const WASM_TRAINING_KERNELS: readonly string[] = [...kernels.map((k) => k.kernelName), 'Sum', 'Mean'];
 
 /**
  * Registers the training kernels on the 'wasm' backend. Idempotent; safe before or after the backend initialises.
  * Stock kernels of the same name (wasm's slow Conv2DBackpropInput) are replaced.
  */
 export function registerWasmTrainingKernels(): void {
+  if (!kernels.some((k) => k.kernelName === 'Sum')) kernels.push(reductionKernel('Sum'), reductionKernel('Mean'));
   if (tf.getGradient('FusedBatchNorm') !== batchNormGradConfig) {
     stockGradients.set('FusedBatchNorm', tf.getGradient('FusedBatchNorm'));
     tf.registerGradient(batchNormGradConfig);
