@@ -25,10 +25,16 @@ export const paper: ConfigOverride = {
  *   momentum encoder at ~540 img/s on the native backend here (`npm run bench:train`), which is what lets the
  *   whole table (21 SSL cells + 3 baselines, 2 seeds) fit in about 3 hours.
  * - Augmentation: the MoCo-v2 recipe of spec §7.3 at 28×28; saturation, hue and grayscale have no meaning on
- *   one-channel images and are skipped by the pipeline. Blur σ range kept as in the paper.
+ *   one-channel images and are skipped by the pipeline. The blur σ range [0.1, 2.0] is in pixels of a 224-px
+ *   image, so it is scaled by 28/224 to [0.0125, 0.25]: the same blur relative to the image (unscaled, σ = 2 on
+ *   28 px erases most of a garment, and a 2-epoch UniGrad run probed below the random encoder).
  * - Batch 256, lr 0.05 × 256/256 with the official warmup (5% of training, as 5 of 100 epochs) + cosine, SGD momentum 0.9, wd 1e-4;
  *   EMA 0.996 → 1 on the official cosine (it scales with the total step count); 2 epochs = 468 steps.
- * - Projector 256/256/256: the paper's 3-layer shape, narrowed with the encoder.
+ * - Projector 256/256/256: the paper's 3-layer shape, narrowed with the encoder. Because the embedding is 8×
+ *   narrower than the paper's 2048, the λ of the UniGrad / Barlow Twins / VICReg gradient forms is scaled by
+ *   256/2048 (loss.scaleLambdaWithDim; UniGrad λ 100 → 12.5): at a spread-out embedding their repulsion λ·F·z
+ *   has size ~λ/D, and λ/D is what the paper's λ set. With λ = 100 at D = 256 the repulsion dominates the pull
+ *   and the positive cosine stayed near 0.06 after 2 epochs.
  * - Probe: the fast cached-feature probe with the paper's optimizer (LARS trust 0.001, SGD momentum 0.9, wd 0,
  *   per-epoch cosine). LARS moves the head by ~lr·0.001 of its norm per step, so the paper's lr 0.1·B/256 over
  *   ImageNet's 313 steps/epoch is matched here by baseLr 2.0 over Fashion-MNIST's 235 steps/epoch; 20 epochs,
@@ -37,8 +43,10 @@ export const paper: ConfigOverride = {
 export const fmnist: ConfigOverride = {
   preset: 'fmnist',
   data: { dataset: 'fashion-mnist', imageSize: 28, subset: 0 },
+  augment: { blurSigmaMin: 0.0125, blurSigmaMax: 0.25 },
   model: { trunk: 'convnet', widths: [16, 32, 64], projectorHidden: 256, projectorOut: 256, predictorHidden: 64 },
   optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 256, epochs: 2, warmupEpochs: 0.1 },
+  loss: { scaleLambdaWithDim: true },
   knn: { every: 0, bankSize: 10000, querySize: 2000 },
   probe: { kind: 'fast', epochs: 20, baseLr: 2.0, batchSize: 256, evalEvery: 10 },
 };
@@ -47,8 +55,10 @@ export const fmnist: ConfigOverride = {
 export const quick: ConfigOverride = {
   preset: 'quick',
   data: { dataset: 'fashion-mnist', imageSize: 28, subset: 2048 },
+  augment: { blurSigmaMin: 0.0125, blurSigmaMax: 0.25 },
   model: { trunk: 'convnet', widths: [16, 32, 64], projectorHidden: 128, projectorOut: 128, predictorHidden: 64 },
   optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 128, epochs: 1, warmupEpochs: 0 },
+  loss: { scaleLambdaWithDim: true },
   knn: { every: 1, bankSize: 2048, querySize: 1000 },
   probe: { kind: 'fast', epochs: 5, baseLr: 2.0, batchSize: 256, evalEvery: 5 },
 };

@@ -61,6 +61,7 @@ export interface PretrainConfig {
     baseLr: number;
     batchSize: number;
     epochs: number;
+    /** Warm-up length in epochs (fractions allowed; rounded to whole steps). */
     warmupEpochs: number;
     momentum: number;
     weightDecay: number;
@@ -80,6 +81,13 @@ export interface PretrainConfig {
     stdCoeff: number;
     covCoeff: number;
     queueSize: number;
+    /**
+     * Scale the spec's default λ of the UniGrad, Barlow Twins and VICReg gradient forms by projectorOut / 2048.
+     * Their repulsion term λ·F·z (or λ·C·z) acts through a correlation of unit vectors whose eigenvalues are ~1/D
+     * when the embedding is spread out, so λ/D is what sets the balance against the −z_target pull; the paper's
+     * λ was chosen for D = 2048. Ignored when `lambda` is set explicitly.
+     */
+    scaleLambdaWithDim: boolean;
   };
   knn: {
     /** Run the kNN monitor every N epochs (0 = never). */
@@ -148,7 +156,7 @@ export const DEFAULT_CONFIG: PretrainConfig = {
     baseMomentum: 0.996,
     maxSteps: 0,
   },
-  loss: { lambda: 0, rho: 0, eps: 0, tau: 0, wholeBatchSize: 0, simCoeff: 0, stdCoeff: 0, covCoeff: 0, queueSize: 0 },
+  loss: { lambda: 0, rho: 0, eps: 0, tau: 0, wholeBatchSize: 0, simCoeff: 0, stdCoeff: 0, covCoeff: 0, queueSize: 0, scaleLambdaWithDim: false },
   knn: { every: 0, k: 200, temperature: 0.1, bankSize: 0, querySize: 0 },
   probe: { kind: 'fast', epochs: 30, baseLr: 0.1, batchSize: 256, evalEvery: 10 },
   output: { dir: 'runs', logEvery: 10 },

@@ -107,9 +107,18 @@ export function branchesFor(method: Method, config: PretrainConfig): { predictor
  */
 export function methodHyper(method: Method, config: PretrainConfig): Hyper {
   const hyper: Hyper = { ...(config.form === 'original' ? method.originalDefaults : method.defaults) };
-  for (const [key, value] of Object.entries(config.loss)) if (value !== 0) (hyper as Record<string, number>)[key] = value;
+  const { scaleLambdaWithDim, ...values } = config.loss;
+  if (scaleLambdaWithDim && config.form === 'grad' && DIM_SCALED_LAMBDA.includes(method.name) && hyper.lambda !== undefined) {
+    hyper.lambda = (hyper.lambda * config.model.projectorOut) / PAPER_EMBEDDING_DIM;
+  }
+  for (const [key, value] of Object.entries(values)) if (value !== 0) (hyper as Record<string, number>)[key] = value;
   return hyper;
 }
+
+/** The paper's embedding width, for which the spec's λ values were chosen (spec §7.1). */
+const PAPER_EMBEDDING_DIM = 2048;
+/** Gradient forms whose λ multiplies a correlation of unit vectors (eigenvalues ~1/D): see loss.scaleLambdaWithDim. */
+const DIM_SCALED_LAMBDA: readonly string[] = ['unigrad', 'barlow_twins', 'vicreg'];
 
 /** A derived seed for step-level randomness (augmentation, CutMix), so a resumed run draws the same numbers. */
 function stepSeed(seed: number, step: number): number {
