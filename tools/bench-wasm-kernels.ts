@@ -17,7 +17,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { batch: 256, steps: 5, cpuBatch: 16, cpuSteps: 1, backends: ['wasm', 'cpu'], profile: false };
+  const args: Args = { batch: 256, steps: 5, cpuBatch: 8, cpuSteps: 1, backends: ['wasm', 'cpu'], profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
