@@ -4,14 +4,17 @@ export {
   BN_MOMENTUM,
   VariableStore,
   batchNorm,
+  batchNormTrain,
   conv2d,
   countElements,
   createBatchNorm,
   createConv2d,
   createLinear,
+  globalAvgPool,
   linear,
+  relu,
 } from './layers';
-export type { BatchNormWeights, Conv2dOptions, Conv2dWeights, LinearWeights } from './layers';
+export type { BatchNormTrainResult, BatchNormWeights, Conv2dOptions, Conv2dWeights, LinearWeights } from './layers';
 export { ResNetTrunk } from './resnet';
 export type { ResNetDepth, ResNetOptions, ResNetStem } from './resnet';
 export { CONVNET_DEFAULT_WIDTHS, ConvNetTrunk } from './convnet';

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Rng } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNorm, conv2d, createBatchNorm, createConv2d, createLinear, linear, padSpatial, VariableStore } from './layers';
+import { batchNorm, batchNormTrain, conv2d, createBatchNorm, createConv2d, createLinear, globalAvgPool, linear, padSpatial, relu, VariableStore } from './layers';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu', log: false });
@@ -106,6 +106,59 @@ describe('batchNorm', () => {
     for (const v of perChannel) expect(Math.abs(v)).toBeLessThan(1e-4);
   });
 
+  for (const shape of [
+    [6, 5, 4, 3],
+    [32, 3],
+  ]) {
+    it(`closed-form (customGrad) gradients on [${shape}] equal autodiff of the plain formula to 1e-5 of the largest`, () => {
+      const axes = shape.length === 4 ? [0, 1, 2] : [0];
+      // Off-centre, wide inputs: the closed form must not lose precision to a large mean.
+      const x = randomTensor(shape, 11, 3, 5);
+      const gamma = tf.tensor1d([1.5, -0.5, 2]);
+      const beta = tf.tensor1d([0.1, -0.2, 0.3]);
+      const w = randomTensor(shape, 12);
+      const plain = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const mean = tf.mean(xx, axes);
+        const variance = tf.mean(tf.square(tf.sub(xx, mean)), axes);
+        return tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      };
+      const custom = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const r = batchNormTrain(xx, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+        r.mean.dispose();
+        r.variance.dispose();
+        return r.y;
+      };
+      const loss = (f: typeof plain) => (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, g, b), w));
+      const expected = tf.grads(loss(plain))([x, gamma, beta]);
+      const actual = tf.grads(loss(custom))([x, gamma, beta]);
+      ['x', 'gamma', 'beta'].forEach((name, i) => {
+        const e = expected[i].dataSync();
+        const a = actual[i].dataSync();
+        const scale = Math.max(...Array.from(e, Math.abs));
+        let worst = 0;
+        for (let k = 0; k < e.length; k++) worst = Math.max(worst, Math.abs(a[k] - e[k]));
+        expect(worst / scale, `d${name}`).toBeLessThanOrEqual(1e-5);
+      });
+      // Forward values and the returned statistics (biased variance).
+      const r = batchNormTrain(x, gamma, beta, 1e-5);
+      expectClose(r.y.dataSync(), Array.from(plain(x, gamma, beta).dataSync()), 4);
+      const m = tf.moments(x, axes);
+      expectClose(r.mean.dataSync(), Array.from(m.mean.dataSync()), 5);
+      expectClose(r.variance.dataSync(), Array.from(m.variance.dataSync()), 4);
+    });
+  }
+
+  it('leaves no tensors behind in train mode, with or without a gradient tape', () => {
+    const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 3);
+    const x = randomTensor([4, 3, 3, 3], 13);
+    batchNorm(x, bn, 'train').dispose(); // first call may allocate backend state
+    const before = tf.memory().numTensors;
+    batchNorm(x, bn, 'train').dispose();
+    const { value, grads } = tf.variableGrads(() => tf.sum(batchNorm(x, bn, 'train')) as tf.Scalar, [bn.gamma, bn.beta]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
   it('refuses train mode with a single value per channel, like PyTorch', () => {
     const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 2);
     expect(() => batchNorm(tf.ones([1, 2]), bn, 'train')).toThrow(/more than 1 value per channel/);
@@ -177,6 +230,33 @@ describe('conv2d', () => {
     const torchLike = tf.maxPool(h, 3, 2, 1);
     expect(viaZeroPad.shape).toEqual([2, 5, 5, 3]);
     expect(Array.from(viaZeroPad.dataSync())).toEqual(Array.from(torchLike.dataSync()));
+  });
+});
+
+describe('relu, max-pool order and global average pooling', () => {
+  it('relu and globalAvgPool give the stock TF.js values and gradients', () => {
+    const x = randomTensor([3, 4, 4, 5], 21);
+    const w = randomTensor([3, 5], 22);
+    const f = (useOurs: boolean) => (xx: tf.Tensor) => {
+      const h = useOurs ? relu(xx) : tf.relu(xx);
+      const pooled = useOurs ? globalAvgPool(h as tf.Tensor4D) : tf.mean(h, [1, 2]);
+      return tf.sum(tf.mul(pooled, w));
+    };
+    expectClose(f(true)(x).dataSync(), Array.from(f(false)(x).dataSync()), 5);
+    expectClose(tf.grad(f(true))(x).dataSync(), Array.from(tf.grad(f(false))(x).dataSync()), 6);
+  });
+
+  it('max-pool then ReLU (the convnet order) equals ReLU then max-pool, gradient included, with ties', () => {
+    // Constant regions (as behind Fashion-MNIST objects) give tied window values, positive and negative.
+    const values = Array.from(randomTensor([2, 6, 6, 3], 23).dataSync());
+    for (let i = 0; i < 36; i++) values[i] = i < 18 ? 0.7 : -0.4;
+    for (let i = 40; i < 46; i++) values[i] = 0;
+    const x = tf.tensor(values, [2, 6, 6, 3]) as tf.Tensor4D;
+    const w = randomTensor([2, 3, 3, 3], 24);
+    const reluFirst = (xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(tf.relu(xx as tf.Tensor4D), 2, 2, 'valid'), w));
+    const poolFirst = (xx: tf.Tensor) => tf.sum(tf.mul(relu(tf.maxPool(xx as tf.Tensor4D, 2, 2, 'valid')), w));
+    expectClose(poolFirst(x).dataSync(), Array.from(reluFirst(x).dataSync()), 6);
+    expectClose(tf.grad(poolFirst)(x).dataSync(), Array.from(tf.grad(reluFirst)(x).dataSync()), 6);
   });
 });
 

@@ -278,6 +278,10 @@ export function createBatchNorm(store: VariableStore, name: string, channels: nu
  * BatchNorm over all axes but the last (channels). 'train': normalise with the batch mean and *biased*
  * variance, and set running = (1 − momentum)·running + momentum·batch, with the *unbiased* variance for
  * running_var (PyTorch). 'eval': normalise with the running statistics; buffers untouched.
+ *
+ * Train mode is one custom-gradient op (batchNormTrain) with the closed-form backward instead of autodiff through
+ * tf.moments + tf.batchNorm, which costs a dozen full-size elementwise passes (Fill, Mul, Sum, RealDiv, ...) per
+ * layer. Same values up to float32 round-off (layers.test.ts compares both with autodiff of the plain formula).
  */
 export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode: Mode): T {
   const channels = x.shape[x.rank - 1];
@@ -289,9 +293,7 @@ export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode:
   if (count < 2) {
     throw new Error(`batchNorm in train mode needs more than 1 value per channel (got input shape [${x.shape}]); use a larger batch or 'eval' mode`);
   }
-  const axes = [...Array(x.rank - 1).keys()];
-  const { mean, variance } = tf.moments(x, axes);
-  const y = tf.batchNorm(x, mean as tf.Tensor1D, variance as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.gamma as tf.Tensor1D, bn.eps) as T;
+  const { y, mean, variance } = batchNormTrain(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps);
   tf.tidy(() => {
     const m = bn.momentum;
     bn.runningMean.assign(tf.add(tf.mul(bn.runningMean, 1 - m), tf.mul(mean, m)));
@@ -300,6 +302,141 @@ export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode:
   mean.dispose();
   variance.dispose();
   return y;
+}
+
+/** The train-mode output and the batch statistics it used (constants, for the running averages; caller disposes). */
+export interface BatchNormTrainResult<T extends tf.Tensor> {
+  y: T;
+  mean: tf.Tensor1D;
+  /** Biased (population) variance of the batch. */
+  variance: tf.Tensor1D;
+}
+
+/**
+ * y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² the batch mean and biased variance over every axis but the last, as one
+ * op whose gradient is the closed form (N values per channel, x̂ = (x − μ)/√(σ² + ε)):
+ *   dβ = Σ dy,  dγ = Σ dy·x̂,  dx = γ/√(σ² + ε) · (dy − dβ/N − x̂·dγ/N).
+ * On the native TensorFlow backend both directions are TF's own fused kernels (FusedBatchNormV3 and its
+ * gradient: one pass each way); elsewhere the forward is tf.moments + tf.batchNorm and the backward the formula.
+ */
+export function batchNormTrain<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainResult<T> {
+  if (tf.getBackend() === 'tensorflow') return batchNormTrainNative(x, gamma, beta, eps);
+  const axes = [...Array(x.rank - 1).keys()];
+  const count = x.size / x.shape[x.rank - 1];
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, g, b, save] = args as [T, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const { mean, variance } = tf.moments(xs, axes) as { mean: tf.Tensor1D; variance: tf.Tensor1D };
+    stats = { mean: tf.keep(mean), variance: tf.keep(variance) };
+    const invStd = tf.rsqrt(tf.add(variance, eps)) as tf.Tensor1D;
+    save([xs, g, mean, invStd]);
+    return {
+      value: tf.batchNorm(xs, mean, variance, b, g, eps) as T,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const d = dy as T;
+        const [xSaved, gSaved, meanSaved, invStdSaved] = saved;
+        const xHat = tf.mul(tf.sub(xSaved, meanSaved), invStdSaved);
+        const dBeta = tf.sum(d, axes);
+        const dGamma = tf.sum(tf.mul(d, xHat), axes);
+        const centred = tf.sub(tf.sub(d, tf.div(dBeta, count)), tf.mul(xHat, tf.div(dGamma, count)));
+        return [tf.mul(centred, tf.mul(gSaved, invStdSaved)), dGamma, dBeta];
+      },
+    };
+  });
+  const y = op(x, gamma, beta) as T;
+  const { mean, variance } = stats!;
+  return { y, mean, variance };
+}
+
+/** The slice of tfjs-node's NodeJSKernelBackend used here: run any TF op eagerly by name. */
+interface NativeBackend {
+  binding: Record<'TF_ATTR_TYPE' | 'TF_ATTR_FLOAT' | 'TF_ATTR_STRING' | 'TF_ATTR_BOOL' | 'TF_FLOAT', number>;
+  executeMultipleOutputs(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[], numOutputs: number): tf.Tensor[];
+  executeSingleOutput(name: string, attrs: { name: string; type: number; value: unknown }[], inputs: tf.Tensor[]): tf.Tensor;
+}
+
+function nativeBackend(): NativeBackend {
+  const backend = tf.backend() as unknown as Partial<NativeBackend>;
+  if (typeof backend.executeMultipleOutputs !== 'function' || !backend.binding) {
+    throw new Error(`backend '${tf.getBackend()}' is not tfjs-node's TensorFlow backend`);
+  }
+  return backend as NativeBackend;
+}
+
+function fusedBatchNormAttrs(native: NativeBackend, eps: number) {
+  const b = native.binding;
+  return [
+    { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'U', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
+    { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+    { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
+    { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
+  ];
+}
+
+/**
+ * FusedBatchNormV3 in training mode (outputs y, batch mean, Bessel-corrected variance, and reserve spaces 1–3:
+ * mean, biased variance, backend scratch) and FusedBatchNormGradV3 for the backward pass. TF's kernels are 4-D
+ * NHWC only, so [N, C] inputs run as [N, 1, 1, C].
+ */
+function batchNormTrainNative<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainResult<T> {
+  const native = nativeBackend();
+  const attrs = fusedBatchNormAttrs(native, eps);
+  const x4 = (x.rank === 4 ? x : tf.reshape(x, [x.size / x.shape[x.rank - 1], 1, 1, x.shape[x.rank - 1]])) as tf.Tensor4D;
+  let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const empty = tf.tensor1d([], 'float32'); // no running statistics in training mode
+    const [y, , , mean, variance, scratch] = native.executeMultipleOutputs('FusedBatchNormV3', attrs, [xs, g, b, empty, empty], 6);
+    stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    save([xs, g, mean, variance, scratch]);
+    return {
+      value: y as tf.Tensor4D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const [dx, dGamma, dBeta] = native.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy as tf.Tensor, ...saved], 5);
+        return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  const y4 = op(x4, gamma, beta) as tf.Tensor4D;
+  if (x4 !== (x as tf.Tensor)) x4.dispose();
+  const y = (x.rank === 4 ? y4 : tf.reshape(y4, x.shape)) as T;
+  if (y !== (y4 as tf.Tensor)) y4.dispose();
+  const { mean, variance } = stats!;
+  return { y, mean, variance };
+}
+
+/**
+ * ReLU. On the native TensorFlow backend the gradient is TF's ReluGrad (one pass) instead of tfjs's
+ * dy·step(x) (two); the output is saved instead of the input (y > 0 exactly where x > 0).
+ */
+export function relu<T extends tf.Tensor>(x: T): T {
+  if (tf.getBackend() !== 'tensorflow') return tf.relu(x);
+  const native = nativeBackend();
+  const attrs = [{ name: 'T', type: native.binding.TF_ATTR_TYPE, value: native.binding.TF_FLOAT }];
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, save] = args as [T, tf.GradSaveFunc];
+    const y = tf.relu(xs);
+    save([y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => native.executeSingleOutput('ReluGrad', attrs, [dy as tf.Tensor, saved[0]]),
+    };
+  });
+  return op(x) as T;
+}
+
+/** Global average pooling [N, H, W, C] → [N, C]; its gradient is one broadcast of dy/(H·W) (stock: Fill, Mul, RealDiv). */
+export function globalAvgPool(x: tf.Tensor4D): tf.Tensor2D {
+  const [n, h, w, c] = x.shape;
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const xs = args[0] as tf.Tensor4D;
+    return {
+      value: tf.mean(xs, [1, 2]) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => tf.broadcastTo(tf.reshape(tf.div(dy as tf.Tensor, h * w), [n, 1, 1, c]), [n, h, w, c]),
+    };
+  });
+  return op(x) as tf.Tensor2D;
 }
 
 // ---------------------------------------------------------------------------------------------------------

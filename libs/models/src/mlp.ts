@@ -3,7 +3,7 @@
 // gives 0.weight, 1.weight/bias/running_*, 3.weight, 4.*, 6.weight, 6.bias.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@unigrad/core';
-import { batchNorm, createBatchNorm, createLinear, linear, VariableStore, type BatchNormWeights, type LinearWeights } from './layers';
+import { batchNorm, createBatchNorm, createLinear, linear, relu, VariableStore, type BatchNormWeights, type LinearWeights } from './layers';
 import type { Mode, Network } from './network';
 
 export interface MlpDims {
@@ -52,7 +52,7 @@ export class MlpNetwork implements Network {
     if (x.rank !== 2 || x.shape[1] !== this.inputDim) throw new Error(`${this.name}: expected input [N, ${this.inputDim}], got [${x.shape}]`);
     return tf.tidy(() => {
       let h = x as tf.Tensor2D;
-      for (const { lin, bn } of this.hidden) h = tf.relu(batchNorm(linear(h, lin), bn, mode));
+      for (const { lin, bn } of this.hidden) h = relu(batchNorm(linear(h, lin), bn, mode));
       return linear(h, this.head);
     });
   }

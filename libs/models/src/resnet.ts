@@ -8,7 +8,9 @@ import {
   conv2d,
   createBatchNorm,
   createConv2d,
+  globalAvgPool,
   padSpatial,
+  relu,
   type BatchNormWeights,
   type Conv2dWeights,
   type VariableStore,
@@ -116,13 +118,13 @@ export class ResNetTrunk implements Network {
       throw new Error(`${this.name}: expected NHWC input [N, H, W, ${this.options.inChannels}], got [${x.shape}]`);
     }
     return tf.tidy(() => {
-      let h = tf.relu(batchNorm(conv2d(x as tf.Tensor4D, this.stemConv), this.stemBn, mode));
+      let h = relu(batchNorm(conv2d(x as tf.Tensor4D, this.stemConv), this.stemBn, mode));
       // torchvision's MaxPool2d(3, 2, padding=1); zero padding equals −∞ padding here because h ≥ 0 after ReLU.
       if (this.options.stem === 'imagenet') h = tf.maxPool(padSpatial(h as tf.Tensor4D, 1, 0), 3, 2, 'valid');
       for (const blocks of this.layers) {
         for (const block of blocks) h = applyBlock(h, block, mode);
       }
-      return tf.mean(h, [1, 2]) as tf.Tensor2D; // global average pooling + flatten
+      return globalAvgPool(h); // global average pooling + flatten
     });
   }
 
@@ -137,8 +139,8 @@ function applyBlock(x: tf.Tensor4D, block: Block, mode: Mode): tf.Tensor4D {
   const last = block.convs.length - 1;
   for (let i = 0; i <= last; i++) {
     h = batchNorm(conv2d(h, block.convs[i]), block.bns[i], mode);
-    if (i < last) h = tf.relu(h);
+    if (i < last) h = relu(h);
   }
   const identity = block.downsample ? batchNorm(conv2d(x, block.downsample.conv), block.downsample.bn, mode) : x;
-  return tf.relu(tf.add(h, identity) as tf.Tensor4D);
+  return relu(tf.add(h, identity) as tf.Tensor4D);
 }

@@ -1,0 +1,104 @@
+// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient, ReluGrad), checked against
+// TF.js autodiff of the plain formulas on the same backend. Skipped where tfjs-node is not installed
+// (`npm run setup:native` installs it).
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, Rng } from '@unigrad/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { batchNorm, batchNormTrain, createBatchNorm, relu, VariableStore } from './layers';
+
+let native = false;
+beforeAll(async () => {
+  try {
+    await initBackend({ force: 'node', log: false });
+    native = tf.getBackend() === 'tensorflow';
+  } catch {
+    native = false;
+  }
+});
+
+function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.Tensor {
+  const rng = new Rng(seed);
+  const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  for (let i = 0; i < v.length; i++) v[i] = shift + scale * rng.normal();
+  return tf.tensor(v, shape);
+}
+
+function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
+  const a = actual.dataSync();
+  const e = expected.dataSync();
+  expect(a.length).toBe(e.length);
+  let worst = 0;
+  let scale = 0;
+  for (let k = 0; k < e.length; k++) {
+    worst = Math.max(worst, Math.abs(a[k] - e[k]));
+    scale = Math.max(scale, Math.abs(e[k]));
+  }
+  return worst / scale;
+}
+
+describe('native TensorFlow backend paths', () => {
+  for (const shape of [
+    [6, 5, 4, 3],
+    [32, 3],
+  ]) {
+    it(`FusedBatchNormV3 train mode on [${shape}]: values, statistics and gradients equal the plain formula`, (ctx) => {
+      if (!native) ctx.skip();
+      const axes = shape.length === 4 ? [0, 1, 2] : [0];
+      const x = randomTensor(shape, 11, 3, 5);
+      const gamma = tf.tensor1d([1.5, -0.5, 2]);
+      const beta = tf.tensor1d([0.1, -0.2, 0.3]);
+      const w = randomTensor(shape, 12);
+      const plain = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const mean = tf.mean(xx, axes);
+        const variance = tf.mean(tf.square(tf.sub(xx, mean)), axes);
+        return tf.add(tf.mul(tf.div(tf.sub(xx, mean), tf.sqrt(tf.add(variance, 1e-5))), g), b);
+      };
+      const custom = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+        const r = batchNormTrain(xx, g as tf.Tensor1D, b as tf.Tensor1D, 1e-5);
+        tf.dispose([r.mean, r.variance]);
+        return r.y;
+      };
+      const loss = (f: typeof plain) => (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(f(xx, g, b), w));
+      const expected = tf.grads(loss(plain))([x, gamma, beta]);
+      const actual = tf.grads(loss(custom))([x, gamma, beta]);
+      for (let i = 0; i < 3; i++) expect(relativeError(actual[i], expected[i]), `gradient ${i}`).toBeLessThanOrEqual(1e-5);
+      const r = batchNormTrain(x, gamma, beta, 1e-5);
+      expect(r.y.shape).toEqual(shape);
+      expect(relativeError(r.y, plain(x, gamma, beta))).toBeLessThanOrEqual(1e-5);
+      const m = tf.moments(x, axes);
+      expect(relativeError(r.mean, m.mean)).toBeLessThanOrEqual(1e-6);
+      expect(relativeError(r.variance, m.variance)).toBeLessThanOrEqual(1e-5); // biased, as PyTorch normalises with
+    });
+  }
+
+  it('running statistics: momentum 0.1, unbiased variance (PyTorch), as on the cpu backend', (ctx) => {
+    if (!native) ctx.skip();
+    const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 3);
+    const x = randomTensor([10, 3], 5, 2, 1);
+    batchNorm(x, bn, 'train').dispose();
+    const m = tf.moments(x, [0]);
+    const unbiased = tf.mul(m.variance, 10 / 9);
+    expect(relativeError(bn.runningMean, tf.mul(m.mean, 0.1))).toBeLessThanOrEqual(1e-6);
+    expect(relativeError(bn.runningVar, tf.add(tf.mul(unbiased, 0.1), 0.9))).toBeLessThanOrEqual(1e-6);
+  });
+
+  it('relu with ReluGrad equals tf.relu and its gradient', (ctx) => {
+    if (!native) ctx.skip();
+    const x = randomTensor([4, 3, 3, 2], 7);
+    const w = randomTensor([4, 3, 3, 2], 8);
+    const f = (ours: boolean) => (xx: tf.Tensor) => tf.sum(tf.mul(ours ? relu(xx) : tf.relu(xx), w));
+    expect(relativeError(tf.grad(f(true))(x), tf.grad(f(false))(x))).toBe(0);
+  });
+
+  it('leaves no tensors behind', (ctx) => {
+    if (!native) ctx.skip();
+    const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 3);
+    const x = randomTensor([4, 3, 3, 3], 13);
+    tf.dispose(batchNorm(x, bn, 'train'));
+    const before = tf.memory().numTensors;
+    tf.dispose(batchNorm(x, bn, 'train'));
+    const { value, grads } = tf.variableGrads(() => tf.sum(relu(batchNorm(x, bn, 'train'))) as tf.Scalar, [bn.gamma, bn.beta]);
+    tf.dispose([value, ...Object.values(grads)]);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
