@@ -15,7 +15,7 @@
 // Each backend runs in its own child process (a backend that cannot train is reported, not fatal). Images/s are
 // source images per second (each gives two views); the median over the timed steps, warm-up excluded.
 //
-// --memory: 1,000 small steps (convnet, batch 16) on the default backend; reports tf.memory().numTensors and the
+// --memory: 1,000 small steps (convnet, batch 16) on the default backend (or the first of --backends); reports tf.memory().numTensors and the
 // process RSS after warm-up and at the end (tensor count must not grow; RSS should level off).
 import * as tf from '@tensorflow/tfjs';
 import { spawnSync } from 'node:child_process';
@@ -35,6 +35,8 @@ const MODELS = ['convnet', 'resnet18', 'resnet50'] as const;
 type ModelName = (typeof MODELS)[number];
 const TRAIN_BACKENDS: readonly BackendName[] = ['node', 'wasm', 'cpu'];
 const TORCH_PYTHON = '/usr/bin/python3';
+/** The memory run's time limit (1,000 small steps take about a minute on the native backend). */
+const MEMORY_TIMEOUT_S = 1200;
 
 interface ModelSpec {
   model: ModelName;
@@ -316,7 +318,7 @@ async function dataWorker(args: Args): Promise<void> {
 
 /** 1,000 small steps: live tensors and RSS after warm-up and at the end. */
 async function memoryWorker(args: Args): Promise<void> {
-  const choice = await initBackend({ log: false });
+  const choice = await initBackend({ force: args.workerBackend, log: false });
   const spec = modelSpec(args.models[0] ?? 'convnet');
   const batch = args.batch ?? 16;
   const total = args.memorySteps;
@@ -444,20 +446,34 @@ function runTorch(spec: ModelSpec, batch: number, steps: number, warmup: number,
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
-  if (args.worker === 'train') return trainWorker(args);
-  if (args.worker === 'data') return dataWorker(args);
-  if (args.worker === 'memory') return memoryWorker(args);
+  if (args.worker) {
+    if (args.worker === 'train') await trainWorker(args);
+    else if (args.worker === 'data') await dataWorker(args);
+    else if (args.worker === 'memory') await memoryWorker(args);
+    else throw new Error(`unknown worker '${args.worker}'`);
+    // The wasm backend's pthread workers keep the event loop alive after the work is done; stdout to a pipe is
+    // synchronous on Linux, so everything printed has been written.
+    process.exit(0);
+  }
 
   const out = (line: string) => {
     if (!args.json) console.log(line);
   };
   if (args.memory) {
-    out(`[bench:train] memory: ${args.memorySteps} steps of ${args.models[0] ?? 'convnet'} (batch ${args.batch ?? 16}) on the default backend…`);
+    const backend = args.backendsExplicit ? args.backends[0] : undefined;
+    out(`[bench:train] memory: ${args.memorySteps} steps of ${args.models[0] ?? 'convnet'} (batch ${args.batch ?? 16}) on the ${backend ?? 'default'} backend…`);
     const forward = ['--worker', 'memory', '--memory-steps', String(args.memorySteps), '--model', args.models[0] ?? 'convnet'];
+    if (backend) forward.push('--worker-backend', backend);
     if (args.batch) forward.push('--batch', String(args.batch));
     if (args.json) forward.push('--json');
     const tsNode = require.resolve('ts-node/dist/bin.js');
-    const res = spawnSync(process.execPath, [tsNode, '--transpile-only', __filename, ...forward], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const res = spawnSync(process.execPath, [tsNode, '--transpile-only', __filename, ...forward], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      timeout: MEMORY_TIMEOUT_S * 1000,
+      killSignal: 'SIGKILL',
+    });
+    if (res.error && (res.error as NodeJS.ErrnoException).code === 'ETIMEDOUT') out(`memory run stopped after ${MEMORY_TIMEOUT_S} s without finishing`);
     const lines = res.stdout.split('\n').filter(Boolean);
     for (const line of lines) {
       if (!line.startsWith('{')) out(line);
