@@ -31,12 +31,13 @@ const LOAD_BRANCH =
   'if(typeof e.data.urlOrBlob=="string"){importScripts(e.data.urlOrBlob)}else{var objectUrl=URL.createObjectURL(e.data.urlOrBlob);importScripts(objectUrl);URL.revokeObjectURL(objectUrl)}';
 
 /**
- * Threads wanted: UNIGRAD_WASM_THREADS when set (1 turns threads off), else every core the OS gives this process.
- * A bad value is an error naming the fix.
+ * Threads wanted: UNIGRAD_WASM_THREADS when set, else 1. Threads are opt-in because Emscripten's pthread workers
+ * keep a Node process alive after its work is done (a CLI run on wasm would never exit); a script that sets
+ * UNIGRAD_WASM_THREADS=2 must end with process.exit. A bad value is an error naming the fix.
  */
 export function wasmThreadsFromEnv(env: NodeJS.ProcessEnv = process.env): number {
   const raw = env.UNIGRAD_WASM_THREADS?.trim();
-  if (!raw) return Math.max(1, os.availableParallelism());
+  if (!raw) return 1;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) {
     throw new Error(`UNIGRAD_WASM_THREADS=${raw} is not a positive integer; set it to the number of wasm threads (1 = single-threaded)`);
