@@ -7,7 +7,7 @@
 //   N = hyper.wholeBatchSize (default: the given batch), λ = 50. With N = n its gradient is that of
 //   0.5·(L1 + L2), L1 = −2 tr C + λ‖C‖², C = Z1ᵀZ2m/N (spec §3.4; checked in the tests).
 import * as tf from '@tensorflow/tfjs';
-import { LossInputError, checkInputs, constant, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate } from './common';
 import { diagonal, offDiagonalSquareSum, weightedRowSum, wholeBatch } from './decorrelation';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
@@ -38,8 +38,7 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
   const C = tf.matMul(standardise(inputs.p1), standardise(inputs.p2), true, false).div(n) as tf.Tensor2D;
   const onDiagonal = tf.sum(tf.square(tf.sub(diagonal(C), 1)));
   const loss = tf.add(onDiagonal, offDiagonalSquareSum(C).mul(lambda)) as tf.Scalar;
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   return { loss, posSim: positiveSimilarity(s1, s2, s2, s1), state: {} };
 }
 

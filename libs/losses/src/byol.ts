@@ -1,6 +1,6 @@
 // BYOL. Original: 0.5·mean(−cos(q1, z2m)) + 0.5·mean(−cos(q2, z1m)) with predictor outputs q and EMA targets.
 // Gradient form: the official DirectPred gradient (spec §3.3), F from the targets.
-import { checkInputs, constant, normalizeRows, positiveSimilarity, predictorCosineLoss } from './common';
+import { checkInputs, constant, detachedOnline, normalizeRows, positiveSimilarity, predictorCosineLoss } from './common';
 import { directPredDefaults, directPredGradient } from './directpred';
 import type { LossInputs, LossOutput, Method } from './types';
 import type * as tf from '@tensorflow/tfjs';
@@ -10,8 +10,7 @@ function original(inputs: LossInputs): LossOutput {
   const t1 = constant(() => normalizeRows(inputs.p1m as tf.Tensor2D));
   const t2 = constant(() => normalizeRows(inputs.p2m as tf.Tensor2D));
   const loss = predictorCosineLoss(inputs.q1 as tf.Tensor2D, t2, inputs.q2 as tf.Tensor2D, t1);
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   return { loss, posSim: positiveSimilarity(s1, t2, s2, t1), state: {} };
 }
 

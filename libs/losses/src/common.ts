@@ -60,6 +60,11 @@ export function surrogate(G1: tf.Tensor2D, z1: tf.Tensor2D, G2: tf.Tensor2D, z2:
 }
 
 /** Logged positive similarity 0.5·(mean z1·a2 + mean z2·a1), a constant. */
+/** The L2-normalised online embeddings as constants (for logging and stop-gradient targets). */
+export function detachedOnline(inputs: { p1: tf.Tensor2D; p2: tf.Tensor2D }): { s1: tf.Tensor2D; s2: tf.Tensor2D } {
+  return { s1: constant(() => normalizeRows(inputs.p1)), s2: constant(() => normalizeRows(inputs.p2)) };
+}
+
 export function positiveSimilarity(z1: tf.Tensor2D, a2: tf.Tensor2D, z2: tf.Tensor2D, a1: tf.Tensor2D): tf.Scalar {
   return constant(() => tf.add(tf.mean(rowDot(z1, a2)), tf.mean(rowDot(z2, a1))).mul(0.5) as tf.Scalar);
 }
@@ -116,8 +121,7 @@ export function gradientViews(method: MethodName, inputs: LossInputs, target: Ta
   checkInputs(method, inputs, target === 'mm' ? ['p1m', 'p2m'] : []);
   const z1 = normalizeRows(inputs.p1);
   const z2 = normalizeRows(inputs.p2);
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   if (target === 'no_mm') return { z1, z2, s1, s2, t1: s1, t2: s2 };
   const t1 = constant(() => normalizeRows(inputs.p1m as tf.Tensor2D));
   const t2 = constant(() => normalizeRows(inputs.p2m as tf.Tensor2D));

@@ -5,18 +5,7 @@
 // Gradient form: G1_i = (−z2m_i + Σ_{v ∈ {z2m_i} ∪ queue} s_v v)/τ, s = softmax(<z1_i, v>/τ); in no_mm the keys
 // are the stop-gradient online embeddings. Its gradient equals the original's (keys carry no gradient either way).
 import * as tf from '@tensorflow/tfjs';
-import {
-  LossInputError,
-  checkInputs,
-  constant,
-  gradientViews,
-  need,
-  normalizeRows,
-  positiveSimilarity,
-  resolveHyper,
-  rowDot,
-  surrogate,
-} from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
 const defaults: Hyper = { tau: 0.2, queueSize: 4096 };
@@ -88,8 +77,7 @@ function original(inputs: LossInputs, state: MethodState, hyper?: Hyper): LossOu
     return tf.mean(tf.sub(tf.logSumExp(l, 1, true), l.slice([0, 0], [-1, 1])));
   };
   const loss = tf.add(infoNce(z1, t2), infoNce(z2, t1)).mul(0.5) as tf.Scalar;
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   return {
     loss,
     posSim: positiveSimilarity(s1, t2, s2, t1),

@@ -4,7 +4,7 @@
 // Gradient form (spec §3.2): K = [T1; T2] (all 2n targets, the anchor's own-view target included, nothing masked),
 //   S1 = softmax(z1·Kᵀ/τ), G1 = (−z2m + S1·K)/τ, and symmetrically for view 2.
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, constant, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
 const defaults: Hyper = { tau: 0.2 };
@@ -38,8 +38,7 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
   const positive = rowDot(z1, z2).div(tau);
   const logSumExp = tf.logSumExp(logits, 1, true);
   const loss = tf.mean(tf.sub(logSumExp, tf.concat([positive, positive], 0))) as tf.Scalar;
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   return { loss, posSim: positiveSimilarity(s1, s2, s2, s1), state: {} };
 }
 

@@ -10,7 +10,7 @@
 //   view's targets. In no_mm the targets are the stop-gradient online embeddings. Equivalent closed form:
 //   L = 0.5·[mean_i 2(−z1_i·z2m_i + (λ/2N) Σ_m (z1_i·z1m_m)²) + (1↔2)].
 import * as tf from '@tensorflow/tfjs';
-import { LossInputError, checkInputs, constant, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate } from './common';
 import { offDiagonalSquareSum, weightedRowSum, wholeBatch } from './decorrelation';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
@@ -50,8 +50,7 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
     tf.add(bx.std, by.std).mul(need('vicreg', h, 'stdCoeff')),
     tf.add(bx.cov, by.cov).mul(need('vicreg', h, 'covCoeff')),
   ]) as tf.Scalar;
-  const s1 = constant(() => normalizeRows(inputs.p1));
-  const s2 = constant(() => normalizeRows(inputs.p2));
+  const { s1, s2 } = detachedOnline(inputs);
   return { loss, posSim: positiveSimilarity(s1, s2, s2, s1), state: {} };
 }
 
