@@ -7,7 +7,7 @@
 // torch.set_num_threads = the cores this process may use) as the yardstick. Also the data pipeline's images/s
 // (libs/data twoViews with the fmnist preset's augmentation, on Fashion-MNIST batches).
 //
-// Models: `convnet` = the fmnist preset's encoder (convnet 32/64/128 on 28x28x1, projector 512/512/512);
+// Models: `convnet` = the fmnist preset's encoder (read from configs/presets.ts);
 // `resnet18` = ResNet-18, CIFAR stem, widths 16/32/64/128, 28x28x1 (the model of issue 9);
 // `resnet50` = ResNet-50 (bottlenecks), CIFAR stem, widths 16/32/64/128 (512-d features), 32x32x3.
 // Default batches: 256 (convnet), 128 (resnet18), 32 (resnet50); wasm times the ResNets only when --backends
@@ -63,7 +63,7 @@ function modelSpec(model: ModelName): ModelSpec {
   const narrow = [16, 32, 64, 128] as const;
   switch (model) {
     case 'convnet':
-      return { model, description: 'fmnist preset encoder: convnet 32/64/128, 28x28x1', trunk: trunkConfigFor(config), size: 28, channels: 1, ...proj, batch: 256, steps: 5, warmup: 2 };
+      return { model, description: `fmnist preset encoder: convnet ${config.model.widths.join('/')}, 28x28x1, projector ${proj.projectorHidden}/${proj.projectorOut}`, trunk: trunkConfigFor(config), size: 28, channels: 1, ...proj, batch: 256, steps: 5, warmup: 2 };
     case 'resnet18':
       return {
         model,
