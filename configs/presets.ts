@@ -51,7 +51,10 @@ export const fmnist: ConfigOverride = {
   probe: { kind: 'fast', epochs: 20, baseLr: 2.0, batchSize: 256, evalEvery: 10 },
 };
 
-/** `quick`: the whole pipeline in a few minutes (2,048-image subset, 1 epoch); README main command and CI smoke test. */
+/**
+ * `quick`: the whole pipeline in a few minutes (pretraining on a 2,048-image subset for 1 epoch, the fmnist probe for
+ * 10 epochs on the full split); the README's main command and the CI smoke test. A pipeline check, not a result.
+ */
 export const quick: ConfigOverride = {
   preset: 'quick',
   data: { dataset: 'fashion-mnist', imageSize: 28, subset: 2048 },
@@ -60,7 +63,7 @@ export const quick: ConfigOverride = {
   optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 128, epochs: 1, warmupEpochs: 0 },
   loss: { scaleLambdaWithDim: true },
   knn: { every: 1, bankSize: 2048, querySize: 1000 },
-  probe: { kind: 'fast', epochs: 5, baseLr: 2.0, batchSize: 256, evalEvery: 5 },
+  probe: { kind: 'fast', epochs: 10, baseLr: 2.0, batchSize: 256, evalEvery: 5 },
 };
 
 export const PRESETS = { paper, fmnist, quick } as const;

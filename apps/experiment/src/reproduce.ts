@@ -72,7 +72,8 @@ async function main(): Promise<void> {
   }
   if (!flags['no-table']) {
     const out = typeof flags['table-out'] === 'string' ? ['--out', flags['table-out']] : [];
-    execFileSync('npx', ['ts-node', '--transpile-only', 'tools/table.ts', '--preset', base.preset, '--store', tracker.store.dir, ...out], { stdio: 'inherit' });
+    // Every preset in the store, so running one preset never drops another's table from RESULTS.md.
+    execFileSync('npx', ['ts-node', '--transpile-only', 'tools/table.ts', '--store', tracker.store.dir, ...out], { stdio: 'inherit' });
   }
   if (interrupted) process.exit(130);
 }

@@ -62,8 +62,9 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
   };
   if (config.probe.kind === 'fast') {
     // Frozen features are computed once; the head then trains on the cached features with the same optimizer.
-    // data.subset (quick presets) limits the probe's training images too; the test set is always complete.
-    const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, config.data.subset, config.seed);
+    // The probe always trains on the full training split (data.subset only shortens pretraining): LARS moves the
+    // head by ~lr·0.001 of its norm per step, so a probe on a small subset would barely leave its initialisation.
+    const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, 0, config.seed);
     const testFeatures = await datasetFeatures(trunk, test, config.data.imageSize, 0, config.seed);
     return trainLinearProbeOnFeatures(trainFeatures, testFeatures, options);
   }
@@ -72,7 +73,7 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
   return trainLinearProbe(
     trunk,
     {
-      trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch, subset: config.data.subset || undefined }),
+      trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch }),
       testBatches: () => batches(test, { batchSize: 256, shuffle: false }),
       trainTransform: (x) => augment(x as tf.Tensor4D, trainAugment, new Rng(config.seed * 1000003 + augmentedBatches++)),
       testTransform: evalImageTransform(test, config.data.imageSize),
