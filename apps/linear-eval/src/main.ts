@@ -1,8 +1,9 @@
-// npm run linear-eval -- --checkpoint <latest.ckpt> [--probe.kind fast|paper] [--probe.epochs N] [--<probe key> v]
-// Probes the online trunk of a pretraining checkpoint with the protocol of its preset (spec §8), or with the
-// probe settings given here. Logs a tracked "probe" run and prints best and final top-1 / top-5.
+// npm run linear-eval -- --checkpoint <latest.ckpt> [--preset quick|fmnist|paper] [--probe.kind fast|paper]
+//                        [--probe.epochs N] [--<probe or data key> v]
+// Probes the online trunk of a pretraining checkpoint with the protocol of its own preset (spec §8), of --preset,
+// or with the probe settings given here. Logs a tracked "probe" run and prints best and final top-1 / top-5.
 import { initBackend } from '@unigrad/core';
-import { mergeConfig, parseOverrides, type PretrainConfig } from '@unigrad/configs';
+import { getPreset, mergeConfig, parseOverrides, type PretrainConfig } from '@unigrad/configs';
 import { createTracker } from '@unigrad/tracking';
 import { exitWithError } from '@unigrad/app-pretrain';
 import { probeLabel, loadTrunkFromCheckpoint } from './probe';
@@ -10,18 +11,17 @@ import { trackedProbe } from './tracked';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const at = argv.findIndex((a) => a === '--checkpoint' || a.startsWith('--checkpoint='));
-  if (at < 0) throw new Error('missing --checkpoint <path to a pretraining checkpoint> (e.g. runs/quick/<run>/latest.ckpt)');
-  const path = argv[at].includes('=') ? argv[at].split('=')[1] : argv[at + 1];
-  if (!path) throw new Error('missing value for --checkpoint');
-  const rest = argv.filter((_, i) => i !== at && !(i === at + 1 && !argv[at].includes('=')));
+  const [path, afterCheckpoint] = takeFlag(argv, 'checkpoint');
+  if (!path) throw new Error('missing --checkpoint <path to a pretraining checkpoint> (e.g. runs/quick/<run>/latest.ckpt)');
+  const [preset, rest] = takeFlag(afterCheckpoint, 'preset');
   const overrides = parseOverrides(rest);
   const unsupported = Object.keys(overrides).filter((k) => k !== 'probe' && k !== 'data');
   if (unsupported.length) throw new Error(`linear-eval takes probe.* and data.* overrides only; got ${unsupported.join(', ')}`);
 
   await initBackend();
   const loaded = loadTrunkFromCheckpoint(path);
-  const config: PretrainConfig = mergeConfig(loaded.config, overrides);
+  const presetProbe = preset ? { probe: getPreset(preset).probe ?? {} } : {};
+  const config: PretrainConfig = mergeConfig(mergeConfig(loaded.config, presetProbe), overrides);
   console.log(`[linear-eval] ${path} (step ${loaded.step}): ${config.method} ${config.form}/${config.target}, probe ${probeLabel(config)}`);
   const tracker = createTracker();
   const { result, runId } = await trackedProbe(loaded.trunk, config, { tracker, source: path });
@@ -32,6 +32,16 @@ async function main(): Promise<void> {
     `[linear-eval] best top-1 ${pct(result.best.top1)} (epoch ${result.best.epoch}), top-5 ${pct(result.best.top5)}; ` +
       `final top-1 ${pct(result.final.top1)}, top-5 ${pct(result.final.top5)}; run ${runId}`,
   );
+}
+
+/** Removes `--name value` / `--name=value` from argv; returns the value (undefined when absent) and the rest. */
+function takeFlag(argv: string[], name: string): [string | undefined, string[]] {
+  const at = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+  if (at < 0) return [undefined, argv];
+  const inline = argv[at].includes('=');
+  const value = inline ? argv[at].slice(name.length + 3) : argv[at + 1];
+  if (!value || value.startsWith('--')) throw new Error(`missing value for --${name}`);
+  return [value, argv.filter((_, i) => i !== at && !(i === at + 1 && !inline))];
 }
 
 main().catch(exitWithError);
