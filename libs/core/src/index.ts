@@ -15,3 +15,4 @@ export { writeFileAtomic, writeJsonAtomic } from './atomic';
 export { WASM_TRAINING_KERNELS, conv2dFilterGrad, conv2dInputGrad, depthwiseFilterGrad, depthwiseInputGrad, registerWasmTrainingKernels } from './wasm-kernels';
 export { initWasmWithThreads, wasmThreadPlan, wasmThreadsFromEnv } from './wasm-threads';
 export type { WasmThreadPlan } from './wasm-threads';
+export { relativeError } from './numeric';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from './backend';
+import { relativeError } from './numeric';
 import { WASM_TRAINING_KERNELS, batchNormGradConfig, stockGradient } from './wasm-kernels';
 import { wasmThreadPlan, wasmThreadsFromEnv } from './wasm-threads';
 
@@ -21,18 +22,6 @@ function randomTensor(shape: number[], seed: number): tf.Tensor {
   return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed), shape);
 }
 
-/** max |a - b| / max |b|: the error relative to the reference tensor's largest magnitude. */
-function relativeError(a: Float32Array | Int32Array | Uint8Array, b: Float32Array | Int32Array | Uint8Array): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  expect(scale).toBeGreaterThan(0);
-  return diff / scale;
-}
 
 /** Runs `f` on a backend and returns its outputs as plain arrays (inputs are rebuilt there from the seeds). */
 async function on(backend: 'cpu' | 'wasm', f: () => tf.Tensor[]): Promise<Float32Array[]> {

@@ -2,7 +2,7 @@
 // TF.js autodiff of the plain formulas on the same backend. Skipped where tfjs-node is not installed
 // (`npm run setup:native` installs it).
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, Rng } from '@unigrad/core';
+import { initBackend, Rng, relativeError as relativeErrorOf } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { batchNorm, batchNormTrain, createBatchNorm, relu, VariableStore } from './layers';
 
@@ -24,16 +24,7 @@ function randomTensor(shape: number[], seed: number, scale = 1, shift = 0): tf.T
 }
 
 function relativeError(actual: tf.Tensor, expected: tf.Tensor): number {
-  const a = actual.dataSync();
-  const e = expected.dataSync();
-  expect(a.length).toBe(e.length);
-  let worst = 0;
-  let scale = 0;
-  for (let k = 0; k < e.length; k++) {
-    worst = Math.max(worst, Math.abs(a[k] - e[k]));
-    scale = Math.max(scale, Math.abs(e[k]));
-  }
-  return worst / scale;
+  return relativeErrorOf(actual.dataSync(), expected.dataSync());
 }
 
 describe('native TensorFlow backend paths', () => {
