@@ -14,15 +14,12 @@ import {
   type ProbeResult,
 } from '@unigrad/eval';
 import { createTrunk, loadCheckpoint, storedToTensor, type Network } from '@unigrad/models';
-import { datasetFeatures, evalImageTransform, openDataset, trunkConfigFor, type CheckpointMeta } from '@unigrad/app-pretrain';
+import { datasetFeatures, evalImageTransform, openDataset, pretrainMeta, trunkConfigFor } from '@unigrad/app-pretrain';
 
 /** The pretraining config and online trunk (`encoder.*`) of a checkpoint; the momentum branch and projector are ignored. */
 export function loadTrunkFromCheckpoint(path: string): { config: PretrainConfig; trunk: Network; step: number } {
   const checkpoint = loadCheckpoint(path);
-  const meta = checkpoint.meta as Partial<CheckpointMeta> | null;
-  if (!meta || meta.kind !== 'unigrad-pretrain' || !meta.config) {
-    throw new Error(`${path} is not a pretraining checkpoint written by apps/pretrain (no 'unigrad-pretrain' metadata)`);
-  }
+  const meta = pretrainMeta(checkpoint.meta, path);
   const trunk = createTrunk(trunkConfigFor(meta.config), new Rng(0));
   const problems: string[] = [];
   for (const [name, variable] of [...trunk.params, ...trunk.buffers]) {
@@ -39,7 +36,7 @@ export function loadTrunkFromCheckpoint(path: string): { config: PretrainConfig;
     trunk.dispose();
     throw new Error(`${path}: the online trunk does not match its own config: ${problems.slice(0, 5).join('; ')}`);
   }
-  return { config: meta.config, trunk, step: meta.step ?? 0 };
+  return { config: meta.config, trunk, step: meta.step };
 }
 
 /** Which probe ran, as the results table shows it (e.g. "fast-lars-30ep"). */

@@ -130,7 +130,7 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
 
   // ---- resume: the checkpoint's config wins, so the run continues exactly ----
   const resumed = options.resume ? loadCheckpoint(options.resume) : null;
-  const resumedMeta = resumed ? checkResumeMeta(resumed.meta, options.resume!) : null;
+  const resumedMeta = resumed ? pretrainMeta(resumed.meta, options.resume!) : null;
   const config = resumedMeta ? resumedMeta.config : initialConfig;
   const outDir = runDir(config);
   mkdirSync(outDir, { recursive: true });
@@ -285,7 +285,7 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
           const result = config.form === 'grad' ? method.gradient(inputs, config.target, state, hyper) : method.original(inputs, state, hyper);
           kept.posSim = tf.keep(result.posSim);
           kept.embeddingStd = tf.keep(tf.tidy(() => embeddingStd(out1.projection)));
-          kept.state = keepState(result.state, state);
+          kept.state = keepState(result.state);
           return result.loss;
         }, [...params.values()]);
 
@@ -343,8 +343,8 @@ function embeddingStd(p: tf.Tensor2D): tf.Scalar {
   return tf.moments(z, 0).variance.sqrt().mean() as tf.Scalar;
 }
 
-/** Keeps the new state's tensors alive past the tape; tensors carried over unchanged are kept as they are. */
-function keepState(next: MethodState, _previous: MethodState): MethodState {
+/** Keeps the new state's tensors alive past the tape. */
+function keepState(next: MethodState): MethodState {
   for (const v of Object.values(next)) if (v) tf.keep(v);
   return next;
 }
@@ -359,7 +359,8 @@ function pick<T>(record: Record<string, T>, keep: (key: string) => boolean): Rec
   return Object.fromEntries(Object.entries(record).filter(([k]) => keep(k)));
 }
 
-function checkResumeMeta(meta: unknown, path: string): CheckpointMeta {
+/** The metadata of a checkpoint written by this loop; anything else is an error naming the file. */
+export function pretrainMeta(meta: unknown, path: string): CheckpointMeta {
   const m = meta as Partial<CheckpointMeta> | null;
   if (!m || m.kind !== 'unigrad-pretrain' || typeof m.step !== 'number' || !m.config) {
     throw new Error(`${path} is not a pretraining checkpoint written by apps/pretrain (no 'unigrad-pretrain' metadata)`);
