@@ -13,4 +13,13 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
     },
   },
+  {
+    // Dependencies flow one way: apps are thin mains over the libraries, and nothing imports an app.
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/apps/**', '@unigrad/app-*'], message: 'nothing imports an app: move shared code into a library (libs/engine for the training loop)' }] },
+      ],
+    },
+  },
 );

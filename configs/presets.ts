@@ -1,6 +1,6 @@
 // Shared presets. Each is a typed override of DEFAULT_CONFIG (configs/schema.ts); experiments/ add the
 // method, form and target of their table cell on top.
-import type { ConfigOverride } from './schema';
+import { ConfigError, suggest, type ConfigOverride } from './schema';
 
 /**
  * `paper`: the official recipe (spec §7): ImageNet-1k, ResNet-50 (ImageNet stem, zero-init residual),
@@ -14,7 +14,6 @@ export const paper: ConfigOverride = {
   data: { dataset: 'imagefolder', imageSize: 224 },
   model: { trunk: 'resnet50', stem: 'imagenet', zeroInitResidual: true, projectorHidden: 2048, projectorOut: 2048, predictorHidden: 512 },
   optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 1024, epochs: 100, warmupEpochs: 5, momentum: 0.9, weightDecay: 1e-4, baseMomentum: 0.996 },
-  knn: { every: 0 },
   probe: { kind: 'paper', epochs: 90, baseLr: 0.1, batchSize: 4096, evalEvery: 10 },
 };
 
@@ -42,12 +41,12 @@ export const paper: ConfigOverride = {
  */
 export const fmnist: ConfigOverride = {
   preset: 'fmnist',
-  data: { dataset: 'fashion-mnist', imageSize: 28, subset: 0 },
+  data: { dataset: 'fashion-mnist', imageSize: 28 },
   augment: { blurSigmaMin: 0.0125, blurSigmaMax: 0.25 },
   model: { trunk: 'convnet', widths: [16, 32, 64], projectorHidden: 256, projectorOut: 256, predictorHidden: 64 },
   optim: { optimizer: 'sgd', baseLr: 0.05, batchSize: 256, epochs: 2, warmupEpochs: 0.1 },
   loss: { scaleLambdaWithDim: true },
-  knn: { every: 0, bankSize: 10000, querySize: 2000 },
+  knn: { bankSize: 10000, querySize: 2000 },
   probe: { kind: 'fast', epochs: 20, baseLr: 2.0, batchSize: 256, evalEvery: 10 },
 };
 
@@ -70,6 +69,6 @@ export const PRESETS = { paper, fmnist, quick } as const;
 export type PresetName = keyof typeof PRESETS;
 
 export function getPreset(name: string): ConfigOverride {
-  if (!(name in PRESETS)) throw new Error(`unknown preset '${name}'; choose one of ${Object.keys(PRESETS).join(', ')}`);
+  if (!(name in PRESETS)) throw new ConfigError(`unknown preset '${name}'${suggest(name, Object.keys(PRESETS))}; choose one of ${Object.keys(PRESETS).join(', ')}`);
   return PRESETS[name as PresetName];
 }

@@ -1,181 +1,128 @@
-// The typed pretraining configuration, its defaults, and validation at load time.
+// The one typed, validated pretraining configuration (zod): every key's type, range, default and meaning.
 //
-// Validation follows nanoGPT's "poor man's configurator": the defaults object is the schema. Every override key
-// must exist in it (a typo is an error, not a silent default), every value must have the default's type, and
-// enumerated fields must take one of their listed values. The resolved config is logged with every run.
+// - Layers (defaults ← preset ← experiment ← --config file ← CLI) are deep-merged, then parsed once: an unknown
+//   key is an error naming the closest known key, a bad value an error naming the key and its rule.
+// - Unset means absent: optional keys (`name`, `data.dir`, `data.subset`, `model.widths`, `optim.maxSteps`,
+//   `knn.every`, …) have no placeholder value; `loss.*` holds only what the user set until the method's
+//   defaults (and the λ-with-dimension rule) fill it in `resolveConfig`, so a run logs the values it used.
+// - The method and dataset enums are the registries of @unigrad/losses and @unigrad/data, so a registered
+//   method or dataset is a valid value with no edit here.
+import { closest } from 'fastest-levenshtein';
+import { z } from 'zod';
+import { datasetNames, isDatasetName } from '@unigrad/data';
+import { HYPER_KEYS, HYPER_RULES, defaultHyper, getMethod, hyperKeysFor, isMethodName, methodNames, type Hyper } from '@unigrad/losses';
 
-export const METHOD_NAMES = ['moco', 'simclr', 'simsiam', 'byol', 'vicreg', 'barlow_twins', 'unigrad'] as const;
-export type MethodName = (typeof METHOD_NAMES)[number];
+const int = () => z.number().int();
+const positiveInt = () => z.number().int().positive();
+const probability = () => z.number().min(0).max(1);
 
-export interface PretrainConfig {
-  /** Run name (also the checkpoint sub-directory). */
-  name: string;
-  /** Preset this config was resolved from (quick | fmnist | paper | custom). */
-  preset: string;
-  seed: number;
-  method: MethodName;
-  /** 'original' = the method's own loss; 'grad' = the gradient (surrogate) form of spec §3/§4. */
-  form: 'original' | 'grad';
-  /** Target branch of the gradient form: momentum encoder ('mm') or stop-gradient online outputs ('no_mm'). */
-  target: 'mm' | 'no_mm';
-  /** UniGrad + CutMix (this project's reading, see experiments/unigrad-cutmix-grad-mm.ts). */
-  cutmix: boolean;
-  data: {
-    dataset: 'fashion-mnist' | 'cifar10' | 'imagefolder' | 'synthetic';
-    /** Dataset directory; '' = the dataset's default location. */
-    dir: string;
-    /** Use only the first N (seeded) training images; 0 = all. */
-    subset: number;
-    /** Side of the square crops fed to the network. */
-    imageSize: number;
-  };
-  augment: {
-    cropScaleMin: number;
-    cropScaleMax: number;
-    /** ColorJitter strengths; saturation and hue are skipped on grayscale data. */
-    brightness: number;
-    contrast: number;
-    saturation: number;
-    hue: number;
-    jitterProb: number;
-    grayscaleProb: number;
-    blurProb: number;
-    blurSigmaMin: number;
-    blurSigmaMax: number;
-    flipProb: number;
-  };
-  model: {
-    trunk: 'convnet' | 'resnet18' | 'resnet50';
-    stem: 'imagenet' | 'cifar';
-    /** Stage widths; empty = the architecture's default. */
-    widths: number[];
-    zeroInitResidual: boolean;
-    projectorHidden: number;
-    projectorOut: number;
-    /** Hidden width of the learned predictor (original BYOL / SimSiam only). */
-    predictorHidden: number;
-  };
-  optim: {
-    optimizer: 'sgd' | 'lars';
-    /** lr = baseLr × batchSize / 256 (spec §7.2). */
-    baseLr: number;
-    batchSize: number;
-    epochs: number;
-    /** Warm-up length in epochs (fractions allowed; rounded to whole steps). */
-    warmupEpochs: number;
-    momentum: number;
-    weightDecay: number;
-    /** EMA momentum m0 of the cosine schedule 0.996 → 1 (spec §6.1). */
-    baseMomentum: number;
-    /** Stop after this many steps (0 = run all epochs); used by --dry-run. */
-    maxSteps: number;
-  };
-  /** Method hyper-parameters; 0 means "the method's spec default". */
-  loss: {
-    lambda: number;
-    rho: number;
-    eps: number;
-    tau: number;
-    wholeBatchSize: number;
-    simCoeff: number;
-    stdCoeff: number;
-    covCoeff: number;
-    queueSize: number;
-    /**
-     * Scale the spec's default λ of the UniGrad, Barlow Twins and VICReg gradient forms by projectorOut / 2048.
-     * Their repulsion term λ·F·z (or λ·C·z) acts through a correlation of unit vectors whose eigenvalues are ~1/D
-     * when the embedding is spread out, so λ/D is what sets the balance against the −z_target pull; the paper's
-     * λ was chosen for D = 2048. Ignored when `lambda` is set explicitly.
-     */
-    scaleLambdaWithDim: boolean;
-  };
-  knn: {
-    /** Run the kNN monitor every N epochs (0 = never). */
-    every: number;
-    k: number;
-    temperature: number;
-    /** Bank / query sizes (0 = full train / test split). */
-    bankSize: number;
-    querySize: number;
-  };
-  probe: {
-    /** 'fast' = cached frozen features; 'paper' = augmented batches through the frozen trunk (spec §8). */
-    kind: 'fast' | 'paper';
-    epochs: number;
-    baseLr: number;
-    batchSize: number;
-    evalEvery: number;
-  };
-  output: {
-    /** Root folder for checkpoints and metrics. */
-    dir: string;
-    logEvery: number;
-  };
-}
+const lossSchema = z.strictObject({
+  ...(Object.fromEntries(HYPER_KEYS.map((key) => [key, z.number().optional().describe(`${HYPER_RULES[key].doc}; ${HYPER_RULES[key].range}; absent = the method's default`)])) as Record<
+    keyof Hyper,
+    z.ZodOptional<z.ZodNumber>
+  >),
+  scaleLambdaWithDim: z
+    .boolean()
+    .default(false)
+    .describe("scale the default λ of the UniGrad / Barlow Twins / VICReg gradient forms by projectorOut/2048 (the paper's λ is for D = 2048)"),
+});
 
-export const DEFAULT_CONFIG: PretrainConfig = {
-  name: '',
-  preset: 'custom',
-  seed: 42,
-  method: 'unigrad',
-  form: 'grad',
-  target: 'mm',
-  cutmix: false,
-  data: { dataset: 'fashion-mnist', dir: '', subset: 0, imageSize: 28 },
-  augment: {
-    cropScaleMin: 0.2,
-    cropScaleMax: 1.0,
-    brightness: 0.4,
-    contrast: 0.4,
-    saturation: 0.4,
-    hue: 0.1,
-    jitterProb: 0.8,
-    grayscaleProb: 0.2,
-    blurProb: 0.5,
-    blurSigmaMin: 0.1,
-    blurSigmaMax: 2.0,
-    flipProb: 0.5,
-  },
-  model: {
-    trunk: 'convnet',
-    stem: 'cifar',
-    widths: [],
-    zeroInitResidual: true,
-    projectorHidden: 512,
-    projectorOut: 512,
-    predictorHidden: 128,
-  },
-  optim: {
-    optimizer: 'sgd',
-    baseLr: 0.05,
-    batchSize: 256,
-    epochs: 10,
-    warmupEpochs: 1,
-    momentum: 0.9,
-    weightDecay: 1e-4,
-    baseMomentum: 0.996,
-    maxSteps: 0,
-  },
-  loss: { lambda: 0, rho: 0, eps: 0, tau: 0, wholeBatchSize: 0, simCoeff: 0, stdCoeff: 0, covCoeff: 0, queueSize: 0, scaleLambdaWithDim: false },
-  knn: { every: 0, k: 200, temperature: 0.1, bankSize: 0, querySize: 0 },
-  probe: { kind: 'fast', epochs: 30, baseLr: 0.1, batchSize: 256, evalEvery: 10 },
-  output: { dir: 'runs', logEvery: 10 },
-};
+export const configSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a run name is letters, digits, ".", "_" and "-" (no slashes)')
+    .optional()
+    .describe('run name (the checkpoint sub-directory); absent = <method>-<variant>-seed<seed>'),
+  preset: z.string().default('custom').describe('preset this config was resolved from'),
+  seed: int().default(42).describe('seed of every random draw (init, data order, augmentation)'),
+  method: z.string().default('unigrad').describe('method (a registered name)'),
+  form: z.enum(['original', 'grad']).default('grad').describe("'original' = the method's own loss; 'grad' = its gradient (surrogate) form"),
+  target: z.enum(['mm', 'no_mm']).default('mm').describe("gradient form's targets: momentum encoder ('mm') or stop-gradient online outputs ('no_mm')"),
+  cutmix: z.boolean().default(false).describe('UniGrad + CutMix (CutMix on the online views, mixed positives)'),
+  data: z
+    .strictObject({
+      dataset: z.string().default('fashion-mnist').describe('dataset (a registered name)'),
+      dir: z.string().min(1).optional().describe("dataset directory; absent = the dataset's default location"),
+      subset: positiveInt().optional().describe('pretrain on the first N (seeded) training images; absent = all'),
+      imageSize: positiveInt().default(28).describe('side of the square crops fed to the network'),
+    })
+    .prefault({}),
+  augment: z
+    .strictObject({
+      cropScaleMin: z.number().gt(0).max(1).default(0.2).describe('RandomResizedCrop minimum area fraction'),
+      cropScaleMax: z.number().gt(0).max(1).default(1.0).describe('RandomResizedCrop maximum area fraction'),
+      brightness: z.number().min(0).default(0.4).describe('ColorJitter brightness'),
+      contrast: z.number().min(0).default(0.4).describe('ColorJitter contrast'),
+      saturation: z.number().min(0).default(0.4).describe('ColorJitter saturation (skipped on grayscale data)'),
+      hue: z.number().min(0).max(0.5).default(0.1).describe('ColorJitter hue (skipped on grayscale data)'),
+      jitterProb: probability().default(0.8).describe('probability of ColorJitter'),
+      grayscaleProb: probability().default(0.2).describe('probability of RandomGrayscale (skipped on grayscale data)'),
+      blurProb: probability().default(0.5).describe('probability of Gaussian blur'),
+      blurSigmaMin: z.number().min(0).default(0.1).describe('blur σ range, pixels'),
+      blurSigmaMax: z.number().min(0).default(2.0).describe('blur σ range, pixels'),
+      flipProb: probability().default(0.5).describe('probability of a horizontal flip'),
+    })
+    .prefault({}),
+  model: z
+    .strictObject({
+      trunk: z.enum(['convnet', 'resnet18', 'resnet50']).default('convnet').describe('encoder trunk'),
+      stem: z.enum(['imagenet', 'cifar']).default('cifar').describe('ResNet stem (ignored by the convnet)'),
+      widths: z.array(positiveInt()).min(1).optional().describe("stage widths, e.g. 16,32,64; absent = the architecture's default"),
+      zeroInitResidual: z.boolean().default(true).describe('zero-init the last BN of each residual block (ResNets)'),
+      projectorHidden: positiveInt().default(512).describe('projector hidden width'),
+      projectorOut: positiveInt().default(512).describe('projector output width D (the embedding)'),
+      predictorHidden: positiveInt().default(128).describe('hidden width of the learned predictor (original BYOL / SimSiam)'),
+    })
+    .prefault({}),
+  optim: z
+    .strictObject({
+      optimizer: z.enum(['sgd', 'lars']).default('sgd').describe('pretraining optimizer'),
+      baseLr: z.number().positive().default(0.05).describe('lr = baseLr × batchSize / 256 (spec §7.2)'),
+      batchSize: positiveInt().default(256).describe('images per step (each gives two views)'),
+      epochs: positiveInt().default(10).describe('pretraining epochs'),
+      warmupEpochs: z.number().min(0).default(1).describe('linear warm-up length in epochs (fractions allowed)'),
+      momentum: z.number().min(0).max(1).default(0.9).describe('SGD momentum'),
+      weightDecay: z.number().min(0).default(1e-4).describe('weight decay'),
+      baseMomentum: probability().default(0.996).describe('EMA momentum m0 of the cosine schedule m0 → 1 (spec §6.1)'),
+      maxSteps: positiveInt().optional().describe('stop after this many steps; absent = all epochs'),
+    })
+    .prefault({}),
+  loss: lossSchema.prefault({}),
+  perMethod: z
+    .record(z.string(), lossSchema.omit({ scaleLambdaWithDim: true }))
+    .optional()
+    .describe("hyper-parameters by method, used only when that method runs (a preset's MoCo queue, a test's tiny queue); loss.* still wins"),
+  knn: z
+    .strictObject({
+      every: positiveInt().optional().describe('run the kNN monitor every N epochs; absent = never'),
+      k: positiveInt().default(200).describe('neighbours'),
+      temperature: z.number().positive().default(0.1).describe('kNN weighting temperature'),
+      bankSize: positiveInt().optional().describe('bank images from the train split; absent = all'),
+      querySize: positiveInt().optional().describe('query images from the test split; absent = all'),
+    })
+    .prefault({}),
+  probe: z
+    .strictObject({
+      kind: z.enum(['fast', 'paper']).default('fast').describe("'fast' = LARS on cached frozen features; 'paper' = augmented batches through the frozen trunk (spec §8)"),
+      epochs: positiveInt().default(30).describe('probe epochs'),
+      baseLr: z.number().positive().default(0.1).describe('probe lr = baseLr × batchSize / 256'),
+      batchSize: positiveInt().default(256).describe('probe batch'),
+      evalEvery: positiveInt().default(10).describe('evaluate every N probe epochs'),
+    })
+    .prefault({}),
+  output: z
+    .strictObject({
+      dir: z.string().min(1).default('runs').describe('root folder for checkpoints and metrics'),
+      logEvery: positiveInt().default(10).describe('report metrics to the tracker every N steps'),
+    })
+    .prefault({}),
+});
 
-/** Enumerated fields: dotted path → allowed values. */
-const ENUMS: Record<string, readonly string[]> = {
-  method: METHOD_NAMES,
-  form: ['original', 'grad'],
-  target: ['mm', 'no_mm'],
-  'data.dataset': ['fashion-mnist', 'cifar10', 'imagefolder', 'synthetic'],
-  'model.trunk': ['convnet', 'resnet18', 'resnet50'],
-  'model.stem': ['imagenet', 'cifar'],
-  'optim.optimizer': ['sgd', 'lars'],
-  'probe.kind': ['fast', 'paper'],
-};
-
+/** A resolved pretraining config: every default filled, `loss` holding the hyper-parameters the method uses. */
+export type PretrainConfig = z.output<typeof configSchema>;
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
-export type ConfigOverride = DeepPartial<PretrainConfig>;
+/** A layer over the defaults: a preset, an experiment, a config file, the CLI. */
+export type ConfigOverride = DeepPartial<z.input<typeof configSchema>>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -188,131 +135,209 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Deep-merges `override` into a copy of `base`, rejecting unknown keys and wrong types. */
-export function mergeConfig<T>(base: T, override: unknown, where = 'config'): T {
-  if (!isPlainObject(override)) throw new ConfigError(`${where} must be an object, got ${JSON.stringify(override)}`);
-  const result = structuredClone(base) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(override)) {
-    const path = where === 'config' ? key : `${where}.${key}`;
-    if (!(key in result)) {
-      const known = Object.keys(result).join(', ');
-      throw new ConfigError(`unknown config key '${path}' (known keys here: ${known})`);
-    }
-    const current = result[key];
-    if (isPlainObject(current)) {
-      result[key] = mergeConfig(current, value, path);
-    } else if (Array.isArray(current)) {
-      if (!Array.isArray(value) || value.some((v) => typeof v !== 'number')) {
-        throw new ConfigError(`config key '${path}' must be an array of numbers, got ${JSON.stringify(value)}`);
-      }
-      result[key] = [...value];
-    } else {
-      if (typeof value !== typeof current) {
-        throw new ConfigError(`config key '${path}' must be a ${typeof current}, got ${JSON.stringify(value)}`);
-      }
-      const allowed = ENUMS[path];
-      if (allowed && !allowed.includes(value as string)) {
-        throw new ConfigError(`config key '${path}' must be one of ${allowed.join(', ')}; got '${value}'`);
-      }
-      result[key] = value;
+/** Deep merge of plain objects; arrays and scalars of later layers replace earlier ones. */
+export function mergeLayers(...layers: unknown[]): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [i, layer] of layers.entries()) {
+    if (layer === undefined) continue;
+    if (!isPlainObject(layer)) throw new ConfigError(`config layer ${i + 1} must be an object, got ${JSON.stringify(layer)}`);
+    for (const [key, value] of Object.entries(layer)) {
+      result[key] = isPlainObject(value) && isPlainObject(result[key]) ? mergeLayers(result[key], value) : isPlainObject(value) ? mergeLayers(value) : value;
     }
   }
-  return result as T;
+  return result;
 }
 
-/** Range checks that types alone cannot express. */
-export function checkConfig(config: PretrainConfig): PretrainConfig {
+/** A leaf of the schema: its dotted key, value type and description (for the CLI, --help and suggestions). */
+export interface ConfigKey {
+  key: string;
+  type: 'number' | 'integer' | 'boolean' | 'string' | 'number[]' | 'enum';
+  values?: readonly string[];
+  default?: unknown;
+  optional: boolean;
+  description: string;
+}
+
+type AnySchema = z.ZodType & { isInt?: boolean; def: { type: string; innerType?: AnySchema; defaultValue?: unknown; entries?: Record<string, string>; shape?: Record<string, AnySchema> } };
+
+function describeLeaf(key: string, schema: AnySchema): ConfigKey {
+  let node = schema;
+  let optional = false;
+  let defaultValue: unknown;
+  let description = schema.description ?? '';
+  for (;;) {
+    if (node.def.type === 'optional') optional = true;
+    else if (node.def.type === 'default' || node.def.type === 'prefault') defaultValue = node.def.defaultValue;
+    else break;
+    node = node.def.innerType!;
+    description ||= node.description ?? '';
+  }
+  const kind = node.def.type;
+  const type: ConfigKey['type'] =
+    kind === 'enum' ? 'enum' : kind === 'array' ? 'number[]' : kind === 'boolean' ? 'boolean' : kind === 'number' ? (node.isInt ? 'integer' : 'number') : 'string';
+  return { key, type, values: kind === 'enum' ? Object.values(node.def.entries!) : undefined, default: defaultValue, optional, description };
+}
+
+function leaves(shape: Record<string, AnySchema>, prefix = ''): ConfigKey[] {
+  return Object.entries(shape).flatMap(([name, schema]) => {
+    let inner = schema;
+    while (inner.def.type === 'prefault' || inner.def.type === 'default') inner = inner.def.innerType!;
+    const key = prefix ? `${prefix}.${name}` : name;
+    // perMethod (a record by method name) is set in presets and config files, not as a flag.
+    if (inner.def.type === 'optional' && inner.def.innerType!.def.type === 'record') return [];
+    return inner.def.type === 'object' ? leaves(inner.def.shape!, key) : [describeLeaf(key, schema)];
+  });
+}
+
+/** Every config key, dotted, in schema order. */
+export const CONFIG_KEYS: readonly ConfigKey[] = leaves(configSchema.shape as unknown as Record<string, AnySchema>);
+
+/** Dotted keys and group names at the depth of `name` (so `optm` is compared with `optim`, not with leaves). */
+function configPaths(name: string): string[] {
+  const depth = name.split('.').length;
+  const all = new Set(CONFIG_KEYS.flatMap((k) => k.key.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+  return [...all].filter((p) => p.split('.').length === depth);
+}
+
+/** "did you mean …?" for a misspelt dotted key (or any name among `candidates`). */
+export function suggest(name: string, candidates: readonly string[] = configPaths(name)): string {
+  if (!candidates.length) return '';
+  const lower = name.toLowerCase();
+  const exactCase = candidates.find((c) => c.toLowerCase() === lower);
+  return ` (did you mean ${exactCase ?? closest(name, [...candidates])}?)`;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.join('.');
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `unknown config key '${path ? `${path}.${k}` : k}'${suggest(path ? `${path}.${k}` : k)}`).join('; ');
+  }
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === 'invalid_value' && 'values' in issue) return `config key '${path}' must be one of ${issue.values.join(', ')}; got ${JSON.stringify(input)}`;
+  return `config key '${path}': ${issue.message.replace(/^Invalid input: /, '')} (got ${JSON.stringify(input)})`;
+}
+
+/** Cross-key rules and the registries (method, dataset); hyper-parameters against the chosen method. */
+function checkResolved(config: PretrainConfig): string[] {
   const problems: string[] = [];
-  const positive = (path: string, value: number) => {
-    if (!(value > 0)) problems.push(`${path} must be > 0 (got ${value})`);
-  };
-  const probability = (path: string, value: number) => {
-    if (!(value >= 0 && value <= 1)) problems.push(`${path} must be in [0, 1] (got ${value})`);
-  };
-  positive('optim.batchSize', config.optim.batchSize);
-  positive('optim.epochs', config.optim.epochs);
-  positive('optim.baseLr', config.optim.baseLr);
-  positive('data.imageSize', config.data.imageSize);
-  positive('model.projectorHidden', config.model.projectorHidden);
-  positive('model.projectorOut', config.model.projectorOut);
-  if (!Number.isInteger(config.seed)) problems.push(`seed must be an integer (got ${config.seed})`);
-  if (config.optim.warmupEpochs < 0 || config.optim.warmupEpochs > config.optim.epochs) {
-    problems.push(`optim.warmupEpochs must be in [0, optim.epochs] (got ${config.optim.warmupEpochs})`);
+  if (!isMethodName(config.method)) return [`config key 'method' must be a registered method (${methodNames().join(', ')}); got '${config.method}'${suggest(config.method, methodNames())}`];
+  if (!isDatasetName(config.data.dataset)) {
+    problems.push(`config key 'data.dataset' must be a registered dataset (${datasetNames().join(', ')}); got '${config.data.dataset}'${suggest(config.data.dataset, datasetNames())}`);
   }
-  if (config.optim.batchSize % 2 !== 0 && config.cutmix) problems.push('optim.batchSize must be even with cutmix');
-  for (const key of ['jitterProb', 'grayscaleProb', 'blurProb', 'flipProb'] as const) probability(`augment.${key}`, config.augment[key]);
-  if (!(config.augment.cropScaleMin > 0 && config.augment.cropScaleMin <= config.augment.cropScaleMax && config.augment.cropScaleMax <= 1)) {
-    problems.push('augment crop scale must satisfy 0 < cropScaleMin <= cropScaleMax <= 1');
+  const method = getMethod(config.method);
+  if (config.form === 'original' && !method.hasOriginal) problems.push(`${config.method} has no 'original' loss (its closed form is the gradient form): use form 'grad'`);
+  if (config.cutmix && !(method.rows.some((r) => r.cells.some((c) => c.cutmix)) && config.form === 'grad')) {
+    problems.push(`cutmix is defined only where a method declares a CutMix cell (UniGrad's gradient form); got method ${config.method}, form ${config.form}`);
   }
-  probability('optim.baseMomentum', config.optim.baseMomentum);
-  if (config.cutmix && !(config.method === 'unigrad' && config.form === 'grad')) {
-    problems.push('cutmix is defined for the UniGrad gradient form only (method unigrad, form grad)');
+  if (config.cutmix && config.target !== 'mm') problems.push("cutmix mixes the momentum encoder's targets: it needs target 'mm'");
+  if (config.optim.warmupEpochs > config.optim.epochs) problems.push(`optim.warmupEpochs must be in [0, optim.epochs] (got ${config.optim.warmupEpochs})`);
+  if (config.augment.cropScaleMin > config.augment.cropScaleMax) problems.push('augment crop scale must satisfy cropScaleMin <= cropScaleMax');
+  if (config.augment.blurSigmaMin > config.augment.blurSigmaMax) problems.push('augment blur must satisfy blurSigmaMin <= blurSigmaMax');
+  for (const [name, hyper] of Object.entries(config.perMethod ?? {})) {
+    if (!isMethodName(name)) {
+      problems.push(`perMethod.${name}: not a registered method (${methodNames().join(', ')})${suggest(name, methodNames())}`);
+      continue;
+    }
+    const m = getMethod(name);
+    const anyForm = new Set([...hyperKeysFor(m, 'grad'), ...(m.hasOriginal ? hyperKeysFor(m, 'original') : [])]);
+    for (const [key, value] of Object.entries(hyper)) {
+      if (value === undefined) continue;
+      if (!anyForm.has(key as keyof Hyper)) problems.push(`perMethod.${name}.${key} is not a hyper-parameter of ${name}; it uses ${[...anyForm].join(', ')}`);
+      else if (!HYPER_RULES[key as keyof Hyper].check(value)) problems.push(`perMethod.${name}.${key} must be ${HYPER_RULES[key as keyof Hyper].range}, got ${value}`);
+    }
   }
-  if (config.method === 'unigrad' && config.form === 'original') {
-    problems.push("UniGrad has no 'original' loss (its closed form is the gradient form, spec §3.1): use form 'grad'");
+  const used = hyperKeysFor(method, config.form);
+  for (const key of HYPER_KEYS) {
+    const value = config.loss[key];
+    if (value === undefined) continue;
+    if (!used.includes(key)) problems.push(`loss.${key} is not a hyper-parameter of ${config.method} (${config.form} form); it uses ${used.length ? used.map((k) => `loss.${k}`).join(', ') : 'none'}`);
+    else {
+      const rule = HYPER_RULES[key];
+      if (!rule.check(value)) problems.push(`loss.${key} must be ${rule.range}, got ${value}`);
+    }
   }
-  if (problems.length) throw new ConfigError(`invalid config:\n  - ${problems.join('\n  - ')}`);
-  return config;
-}
-
-/** Resolves defaults ← each override in order, then checks ranges. */
-export function resolveConfig(...overrides: unknown[]): PretrainConfig {
-  let config = DEFAULT_CONFIG;
-  for (const override of overrides) config = mergeConfig(config, override);
-  return checkConfig(config);
+  return problems;
 }
 
 /**
- * Parses `--key value` / `--key=value` CLI overrides into an override object, typed by the defaults
- * (numbers, booleans, number lists as `1,2,3`). Dotted keys address nested fields: `--optim.epochs 5`.
+ * Resolves defaults ← each layer in order, validates everything, then fills `loss` with the method's resolved
+ * hyper-parameters (spec defaults, λ scaled with the embedding width when asked, N = the batch, then the values
+ * set explicitly). Throws ConfigError listing every problem.
  */
-export function parseOverrides(args: string[], base: PretrainConfig = DEFAULT_CONFIG): Record<string, unknown> {
+export function resolveConfig(...layers: unknown[]): PretrainConfig {
+  const parsed = configSchema.safeParse(mergeLayers(...layers), { reportInput: true });
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map(formatIssue);
+    throw new ConfigError(problems.length === 1 ? problems[0] : `invalid config:\n  - ${problems.join('\n  - ')}`);
+  }
+  const config = parsed.data;
+  const problems = checkResolved(config);
+  if (problems.length) throw new ConfigError(problems.length === 1 ? problems[0] : `invalid config:\n  - ${problems.join('\n  - ')}`);
+  const method = getMethod(config.method);
+  const explicit = Object.fromEntries(HYPER_KEYS.filter((k) => config.loss[k] !== undefined).map((k) => [k, config.loss[k]]));
+  const defaults = defaultHyper(method, config.form, { dim: config.model.projectorOut, batchSize: config.optim.batchSize, scaleWithDim: config.loss.scaleLambdaWithDim });
+  const used = new Set(hyperKeysFor(method, config.form));
+  const forThisMethod = Object.fromEntries(Object.entries(config.perMethod?.[config.method] ?? {}).filter(([k, v]) => v !== undefined && used.has(k as keyof Hyper)));
+  config.loss = { ...defaults, ...forThisMethod, ...explicit, scaleLambdaWithDim: config.loss.scaleLambdaWithDim };
+  // perMethod has done its job: the run logs the values it used, in loss.*.
+  delete config.perMethod;
+  return config;
+}
+
+/** The method hyper-parameters of a resolved config (what the loss receives). */
+export function hyperOf(config: PretrainConfig): Hyper {
+  const { scaleLambdaWithDim: _scale, ...hyper } = config.loss;
+  return hyper;
+}
+
+/** The built-in defaults (the schema with no layer), resolved. */
+export function defaultConfig(): PretrainConfig {
+  return resolveConfig();
+}
+
+/** Parses a CLI value by the key's type: numbers, booleans, number lists as `1,2,3`, strings and enums; `none` unsets an optional key. */
+export function parseValue(key: ConfigKey, raw: string): unknown {
+  // An optional key can be unset from the command line (e.g. `--knn.every none` turns a preset's monitor off).
+  if (key.optional && raw === 'none') return undefined;
+  switch (key.type) {
+    case 'number':
+    case 'integer': {
+      const value = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`--${key.key} must be a number, got '${raw}'`);
+      return value;
+    }
+    case 'boolean':
+      if (raw !== 'true' && raw !== 'false') throw new ConfigError(`--${key.key} must be true or false, got '${raw}'`);
+      return raw === 'true';
+    case 'number[]': {
+      const values = raw.split(',').map((s) => Number(s.trim()));
+      if (raw.trim() === '' || values.some((v) => !Number.isFinite(v))) throw new ConfigError(`--${key.key} must be a comma list of numbers like 16,32,64, got '${raw}'`);
+      return values;
+    }
+    default:
+      return raw;
+  }
+}
+
+/** `{ 'optim.epochs': '3' }` → `{ optim: { epochs: 3 } }`, typed by the schema; unknown keys name the closest. */
+export function overridesFromFlags(values: Record<string, string>): Record<string, unknown> {
   const override: Record<string, unknown> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument '${arg}': overrides look like --optim.epochs 5`);
-    let key = arg.slice(2);
-    let raw: string;
-    const eq = key.indexOf('=');
-    if (eq >= 0) {
-      raw = key.slice(eq + 1);
-      key = key.slice(0, eq);
-    } else {
-      if (i + 1 >= args.length) throw new ConfigError(`missing value for --${key}`);
-      raw = args[++i];
-    }
-    const parts = key.split('.');
-    let defaults: unknown = base;
-    for (const part of parts) {
-      if (!isPlainObject(defaults) || !(part in defaults)) throw new ConfigError(`unknown config key '${key}'`);
-      defaults = defaults[part];
-    }
-    let value: unknown;
-    if (typeof defaults === 'number') {
-      value = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(value)) throw new ConfigError(`--${key} must be a number, got '${raw}'`);
-    } else if (typeof defaults === 'boolean') {
-      if (raw !== 'true' && raw !== 'false') throw new ConfigError(`--${key} must be true or false, got '${raw}'`);
-      value = raw === 'true';
-    } else if (Array.isArray(defaults)) {
-      value = raw.trim() === '' ? [] : raw.split(',').map(Number);
-    } else if (isPlainObject(defaults)) {
-      throw new ConfigError(`--${key} is a group; set one of its keys, e.g. --${key}.${Object.keys(defaults)[0]}`);
-    } else {
-      value = raw;
-    }
+  for (const [dotted, raw] of Object.entries(values)) {
+    const key = CONFIG_KEYS.find((k) => k.key === dotted);
+    if (!key) throw new ConfigError(`unknown config key '${dotted}'${suggest(dotted)}`);
+    const parts = dotted.split('.');
     let node = override;
     for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1]] = value;
+    node[parts[parts.length - 1]] = parseValue(key, raw);
   }
   return override;
 }
 
-/** Flattens a config to dotted keys (for MLflow params). */
+/** Flattens a config to dotted keys (MLflow params); absent keys are left out. */
 export function flattenConfig(value: unknown, prefix = ''): Record<string, string> {
   const out: Record<string, string> = {};
   if (isPlainObject(value)) {
-    for (const [key, inner] of Object.entries(value)) Object.assign(out, flattenConfig(inner, prefix ? `${prefix}.${key}` : key));
+    for (const [key, inner] of Object.entries(value)) if (inner !== undefined) Object.assign(out, flattenConfig(inner, prefix ? `${prefix}.${key}` : key));
   } else {
     out[prefix] = Array.isArray(value) ? value.join(',') : String(value);
   }

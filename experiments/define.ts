@@ -1,24 +1,27 @@
-// One experiment = one cell of the paper's table: a method in one form, composed with a preset from configs/.
-import type { ConfigOverride, MethodName } from '@unigrad/configs';
+// One experiment = one cell of the results table: a method in one form (from its method spec in libs/losses), or a
+// baseline, composed with a preset from configs/. Nothing here lists methods: the cells derive from the registry.
+import type { ConfigOverride } from '@unigrad/configs';
+import { listMethods, type Method, type Variant as MethodVariant } from '@unigrad/losses';
 
-/** Table rows (the paper's, plus UniGrad + CutMix and the baselines that give the numbers meaning). */
-export type RowName = MethodName | 'unigrad_cutmix' | 'baseline_raw' | 'baseline_random' | 'baseline_supervised';
 /** Table columns: original loss, gradient form without / with momentum encoder; baselines have their own. */
-export type Variant = 'original' | 'grad-no-mm' | 'grad-mm' | 'baseline';
+export type Variant = MethodVariant | 'baseline';
 
 export interface Experiment {
   /** `<row>:<variant>` with the npm-script spelling of the row, e.g. `barlow-twins:grad-mm`. */
   id: string;
-  row: RowName;
+  /** Row name as tracked and in configs/paper-results.csv, e.g. `barlow_twins`, `unigrad_cutmix`, `baseline_raw`. */
+  row: string;
+  /** Row label as the table prints it. */
+  label: string;
   variant: Variant;
   /** What this cell is, in one sentence (shown by `reproduce --list`). */
   description: string;
-  /** The cell's settings on top of the preset (method, form, target, cutmix, cell-specific hyper-parameters). */
+  /** The cell's settings on top of the preset (method, form, target, cutmix). */
   overrides: ConfigOverride;
 }
 
 /** npm-script spelling of a row: `barlow_twins` → `barlow-twins`. */
-export function scriptName(row: RowName): string {
+export function scriptName(row: string): string {
   return row.replace(/_/g, '-');
 }
 
@@ -26,9 +29,27 @@ export function defineExperiment(cell: Omit<Experiment, 'id'>): Experiment {
   return { id: `${scriptName(cell.row)}:${cell.variant}`, ...cell };
 }
 
-/** The three SSL cells every paper row has (UniGrad has no original loss). */
-export function methodCell(row: MethodName, variant: Exclude<Variant, 'baseline'>, description: string, overrides: ConfigOverride = {}): Experiment {
-  const form = variant === 'original' ? 'original' : 'grad';
-  const target = variant === 'grad-no-mm' ? 'no_mm' : 'mm';
-  return defineExperiment({ row, variant, description, overrides: { method: row, form, target, ...overrides } });
+/** The cells a method spec contributes (its `rows`), as experiments. */
+export function methodExperiments(method: Method): Experiment[] {
+  return method.rows.flatMap((row) =>
+    row.cells.map((cell) =>
+      defineExperiment({
+        row: row.row,
+        label: row.label,
+        variant: cell.variant,
+        description: cell.description,
+        overrides: {
+          method: method.name,
+          form: cell.variant === 'original' ? 'original' : 'grad',
+          target: cell.variant === 'grad-no-mm' ? 'no_mm' : 'mm',
+          ...(cell.cutmix ? { cutmix: true } : {}),
+        },
+      }),
+    ),
+  );
+}
+
+/** Every registered method's cells, in registry order. */
+export function methodCells(): Experiment[] {
+  return listMethods().flatMap(methodExperiments);
 }

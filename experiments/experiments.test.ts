@@ -2,7 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, PRESETS } from '@unigrad/configs';
-import { EXPERIMENTS, getExperiment } from './index';
+import { TABLE_ROWS } from '@unigrad/tracking';
+import { listExperiments, getExperiment, selectCells, tableRows } from './index';
+
+const EXPERIMENTS = listExperiments();
 
 const root = join(__dirname, '..');
 const rootScripts: Record<string, string> = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts;
@@ -43,6 +46,27 @@ describe('the table of experiments', () => {
       }
     }
     expect(getExperiment('unigrad-cutmix:grad-mm').overrides.cutmix).toBe(true);
+    expect(getExperiment('barlow-twins:grad-no-mm').overrides).toEqual({ method: 'barlow_twins', form: 'grad', target: 'no_mm' });
     expect(() => getExperiment('unigrad:original')).toThrow(/unknown experiment/);
+  });
+});
+
+describe('derived from the method registry', () => {
+  it("the results table's rows are the registry's rows (fails when they drift)", () => {
+    expect(tableRows()).toEqual(TABLE_ROWS.map((r) => ({ method: r.method, label: r.label, variants: [...r.variants] })));
+  });
+
+  it("every row has its line in configs/paper-results.csv", () => {
+    const csv = readFileSync(join(root, 'configs', 'paper-results.csv'), 'utf8');
+    for (const row of tableRows().filter((r) => !r.method.startsWith('baseline'))) expect(csv, row.method).toMatch(new RegExp(`^${row.method},`, 'm'));
+  });
+
+  it('selects cells by id, row and variant, in table order', () => {
+    expect(selectCells('simclr:grad-mm').map((e) => e.id)).toEqual(['simclr:grad-mm']);
+    expect(selectCells('unigrad').map((e) => e.id)).toEqual(['unigrad:grad-no-mm', 'unigrad:grad-mm']);
+    expect(selectCells('grad-no-mm')).toHaveLength(7);
+    expect(selectCells('all')).toHaveLength(24);
+    expect(() => selectCells('simclr:grad')).toThrow(/unknown experiment/);
+    expect(() => selectCells('mocov3')).toThrow(/matches no cell/);
   });
 });

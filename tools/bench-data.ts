@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Rng, initBackend } from '@unigrad/core';
+import { exitWithError, intFlag, parseCli } from '@unigrad/configs';
 import { ImageFolder, batches, disposeBatch, findFashionMnistDir, loadFashionMnist, moco2Augment, twoViews, type Dataset } from '@unigrad/data';
 
 interface Args {
@@ -20,22 +21,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, batches: 20, jpegBatch: 32, jpegImages: 256, size: 224 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer, got ${argv[i]}`);
-      return v;
-    };
-    if (a === '--json') args.json = true;
-    else if (a === '--batches') args.batches = num();
-    else if (a === '--jpeg-batch') args.jpegBatch = num();
-    else if (a === '--jpeg-images') args.jpegImages = num();
-    else if (a === '--size') args.size = num();
-    else throw new Error(`unknown option ${a}; use --json, --batches N, --jpeg-batch N, --jpeg-images N, --size N`);
-  }
-  return args;
+  const { flags } = parseCli(argv, {
+    usage: 'npm run bench:data -- [options]',
+    summary: 'Throughput of the data pipeline (read, two views, both) on Fashion-MNIST and a generated JPEG folder.',
+    flags: {
+      json: { type: 'boolean', description: 'one JSON object per measurement' },
+      batches: { type: 'string', valueName: 'n', description: 'batches timed per measurement [20]' },
+      'jpeg-batch': { type: 'string', valueName: 'n', description: 'JPEG folder batch size [32]' },
+      'jpeg-images': { type: 'string', valueName: 'n', description: 'generated JPEG images [256]' },
+      size: { type: 'string', valueName: 'px', description: 'JPEG view size [224]' },
+    },
+    exitCodes: { 1: 'runtime error', 2: 'bad usage' },
+  });
+  return { json: Boolean(flags.json), batches: intFlag(flags, 'batches', 20), jpegBatch: intFlag(flags, 'jpeg-batch', 32), jpegImages: intFlag(flags, 'jpeg-images', 256), size: intFlag(flags, 'size', 224) };
 }
 
 interface Result {
@@ -167,7 +165,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`[bench:data] ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+main().catch(exitWithError);

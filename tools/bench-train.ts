@@ -2,7 +2,7 @@
 // `npm run bench:train -- --memory [--memory-steps 1000]`
 //
 // Training-step throughput of the real pretraining step (UniGrad, gradient form, EMA target — the step of
-// apps/pretrain/src/train.ts, on pre-made views, so the data pipeline is timed separately) on every TF.js backend
+// libs/engine's trainStep, on pre-made views, so the data pipeline is timed separately) on every TF.js backend
 // available, and in the same run the same model, batch and step in PyTorch (Debian's python3-torch on the CPU,
 // torch.set_num_threads = the cores this process may use) as the yardstick. Also the data pipeline's images/s
 // (libs/data twoViews with the fmnist preset's augmentation, on Fashion-MNIST batches).
@@ -23,13 +23,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { Rng, initBackend, type BackendName } from '@unigrad/core';
-import { fmnist, resolveConfig, type PretrainConfig } from '@unigrad/configs';
+import { ConfigError, exitWithError, fmnist, intFlag, optionalIntFlag, parseCli, resolveConfig, type CliSpec, type PretrainConfig } from '@unigrad/configs';
 import { batches, disposeBatch, findFashionMnistDir, loadFashionMnist, twoViews } from '@unigrad/data';
-import { getMethod, type LossInputs, type MethodState } from '@unigrad/losses';
-import { SiameseNet, type TrunkConfig } from '@unigrad/models';
-import { SGD } from '@unigrad/optimizers';
-import { methodHyper, trunkConfigFor } from '../apps/pretrain/src/train';
-import { augmentConfigFor } from '../apps/pretrain/src/views';
+import { augmentConfigFor, buildTraining, disposeState, disposeTraining, stepSeed, trainStep, trunkConfigFor } from '@unigrad/engine';
+import type { MethodState } from '@unigrad/losses';
+import type { TrunkConfig } from '@unigrad/models';
 
 const MODELS = ['convnet', 'resnet18', 'resnet50'] as const;
 type ModelName = (typeof MODELS)[number];
@@ -63,7 +61,7 @@ function modelSpec(model: ModelName): ModelSpec {
   const narrow = [16, 32, 64, 128] as const;
   switch (model) {
     case 'convnet':
-      return { model, description: `fmnist preset encoder: convnet ${config.model.widths.join('/')}, 28x28x1, projector ${proj.projectorHidden}/${proj.projectorOut}`, trunk: trunkConfigFor(config), size: 28, channels: 1, ...proj, batch: 256, steps: 5, warmup: 2 };
+      return { model, description: `fmnist preset encoder: convnet ${(config.model.widths ?? []).join('/')}, 28x28x1, projector ${proj.projectorHidden}/${proj.projectorOut}`, trunk: trunkConfigFor(config), size: 28, channels: 1, ...proj, batch: 256, steps: 5, warmup: 2 };
     case 'resnet18':
       return {
         model,
@@ -113,52 +111,55 @@ interface Args {
   workerBackend?: BackendName;
 }
 
-const USAGE =
-  'use --model convnet|resnet18|resnet50 (repeatable or comma-separated), --batch N, --steps N, --warmup N, ' +
-  '--backends node,wasm,cpu, --timeout S (per backend worker), --no-torch, --no-data, --json, --memory [--memory-steps N]';
+const CLI: CliSpec = {
+  usage: 'npm run bench:train -- [options]',
+  summary: "Training-step img/s of the engine's own step on each TF.js backend, with PyTorch (same model, batch and step) as the yardstick in the same run; --memory checks tensors and RSS stay flat.",
+  flags: {
+    model: { type: 'string', valueName: 'name', multiple: true, description: `model(s): ${MODELS.join(', ')} (comma list allowed) [all]` },
+    batch: { type: 'string', valueName: 'n', description: 'batch (default per model: 256 / 128 / 32)' },
+    steps: { type: 'string', valueName: 'n', description: 'timed steps (default per model)' },
+    warmup: { type: 'string', valueName: 'n', description: 'warm-up steps, not timed (default per model)' },
+    backends: { type: 'string', valueName: 'list', description: `comma list of ${TRAIN_BACKENDS.join(',')} [node,wasm; cpu only when named]` },
+    timeout: { type: 'string', valueName: 's', description: 'seconds one backend worker may take [90]' },
+    'no-torch': { type: 'boolean', description: 'skip the PyTorch yardstick' },
+    'no-data': { type: 'boolean', description: 'skip the data-pipeline measurement' },
+    json: { type: 'boolean', description: 'one JSON object per measurement' },
+    memory: { type: 'boolean', description: '1,000 small steps: live tensors and RSS must stay flat' },
+    'memory-steps': { type: 'string', valueName: 'n', description: 'steps of the memory run [1000]' },
+    worker: { type: 'string', valueName: 'kind', description: '(internal) run one worker: train | data | memory' },
+    'worker-backend': { type: 'string', valueName: 'name', description: '(internal) backend of the worker' },
+  },
+  exitCodes: { 1: 'runtime error', 2: 'bad usage' },
+};
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { models: [], backends: ['node', 'wasm', 'cpu'], backendsExplicit: false, json: false, torch: true, data: true, memory: false, memorySteps: 1000, timeout: 90 };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = () => {
-      const v = argv[++i];
-      if (v === undefined) throw new Error(`${a} needs a value; ${USAGE}`);
-      return v;
-    };
-    const int = (min: number) => {
-      const v = Number(value());
-      if (!Number.isInteger(v) || v < min) throw new Error(`${a} needs an integer >= ${min}, got ${argv[i]}`);
-      return v;
-    };
-    if (a === '--model' || a === '--models') {
-      for (const m of value().split(',')) {
-        if (!(MODELS as readonly string[]).includes(m)) throw new Error(`unknown model '${m}'; choose from ${MODELS.join(', ')}`);
-        args.models.push(m as ModelName);
-      }
-    } else if (a === '--batch') args.batch = int(2);
-    else if (a === '--steps') args.steps = int(1);
-    else if (a === '--warmup') args.warmup = int(0);
-    else if (a === '--backends') {
-      args.backends = value().split(',') as BackendName[];
-      args.backendsExplicit = true;
-      for (const b of args.backends) if (!TRAIN_BACKENDS.includes(b)) throw new Error(`unknown backend '${b}'; choose from ${TRAIN_BACKENDS.join(', ')}`);
-    } else if (a === '--json') args.json = true;
-    else if (a === '--no-torch') args.torch = false;
-    else if (a === '--no-data') args.data = false;
-    else if (a === '--memory') args.memory = true;
-    else if (a === '--memory-steps') args.memorySteps = int(2);
-    else if (a === '--timeout') args.timeout = int(1);
-    else if (a === '--worker') args.worker = value() as Args['worker'];
-    else if (a === '--worker-backend') args.workerBackend = value() as BackendName;
-    else throw new Error(`unknown option ${a}; ${USAGE}`);
-  }
-  if (args.models.length === 0) args.models = [...MODELS];
-  return args;
+  const { flags } = parseCli(argv, CLI);
+  const models = ((flags.model as string[] | undefined) ?? []).flatMap((m) => m.split(','));
+  for (const m of models) if (!(MODELS as readonly string[]).includes(m)) throw new ConfigError(`unknown model '${m}'; choose from ${MODELS.join(', ')}`);
+  const backends = typeof flags.backends === 'string' ? (flags.backends.split(',') as BackendName[]) : (['node', 'wasm', 'cpu'] as BackendName[]);
+  for (const b of backends) if (!TRAIN_BACKENDS.includes(b)) throw new ConfigError(`unknown backend '${b}'; choose from ${TRAIN_BACKENDS.join(', ')}`);
+  const worker = flags.worker as Args['worker'];
+  if (worker !== undefined && !['train', 'data', 'memory'].includes(worker)) throw new ConfigError(`unknown worker '${worker}'`);
+  return {
+    models: models.length ? (models as ModelName[]) : [...MODELS],
+    batch: optionalIntFlag(flags, 'batch', 2),
+    steps: optionalIntFlag(flags, 'steps', 1),
+    warmup: optionalIntFlag(flags, 'warmup', 0),
+    backends,
+    backendsExplicit: typeof flags.backends === 'string',
+    json: Boolean(flags.json),
+    torch: !flags['no-torch'],
+    data: !flags['no-data'],
+    memory: Boolean(flags.memory),
+    memorySteps: intFlag(flags, 'memory-steps', 1000, 2),
+    timeout: intFlag(flags, 'timeout', 90),
+    worker,
+    workerBackend: flags['worker-backend'] as BackendName | undefined,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// The step (worker side): apps/pretrain/src/train.ts's step body for UniGrad grad-mm, minus data and logging.
+// The step (worker side): the engine's own trainStep (libs/engine) for UniGrad grad-mm, on pre-made views.
 
 interface Trainer {
   /** One training step on the given views; resolves when every update of the step has run. */
@@ -166,63 +167,40 @@ interface Trainer {
   dispose(): void;
 }
 
-function makeTrainer(spec: ModelSpec, seed = 0): Trainer {
-  const config = benchConfig();
-  const method = getMethod('unigrad');
-  const hyper = methodHyper(method, config);
-  const net = new SiameseNet(
-    { trunk: spec.trunk, projector: { hiddenDim: spec.projectorHidden, outputDim: spec.projectorOut }, predictor: null, momentum: true },
-    new Rng(seed),
-  );
-  const params = net.onlineParams();
-  const keyOfVariable = new Map([...params].map(([key, v]) => [v.name, key]));
-  const optimizer = new SGD({ momentum: config.optim.momentum, weightDecay: config.optim.weightDecay });
-  const lr = (config.optim.baseLr * config.optim.batchSize) / 256; // the peak of the warm-up/cosine schedule
-  const emaMomentum = config.optim.baseMomentum;
-  const lastParam = [...params.values()].at(-1)!;
-  let state: MethodState = method.initialState(net.embeddingDim, hyper, new Rng(seed + 7));
-
-  return {
-    async step(view1, view2) {
-      net.updateTarget(emaMomentum);
-      const p1m = net.forwardTarget(view1);
-      const p2m = net.forwardTarget(view2);
-      const kept: { posSim?: tf.Scalar; embeddingStd?: tf.Scalar; state?: MethodState } = {};
-      const { value, grads } = tf.variableGrads(() => {
-        const out1 = net.forwardOnline(view1, 'train');
-        const out2 = net.forwardOnline(view2, 'train');
-        const inputs: LossInputs = { p1: out1.projection, p2: out2.projection, p1m, p2m };
-        const result = method.gradient(inputs, 'mm', state, hyper);
-        kept.posSim = tf.keep(result.posSim);
-        kept.embeddingStd = tf.keep(tf.tidy(() => embeddingStd(out1.projection)));
-        kept.state = result.state;
-        for (const v of Object.values(result.state)) if (v) tf.keep(v);
-        return result.loss;
-      }, [...params.values()]);
-      const loss = (await value.data())[0];
-      const named = new Map(Object.entries(grads).map(([varName, g]) => [keyOfVariable.get(varName)!, g]));
-      optimizer.step(params, named, lr);
-      const reused = new Set(Object.values(kept.state!));
-      for (const v of Object.values(state)) if (v && !reused.has(v)) v.dispose();
-      state = kept.state!;
-      await kept.posSim!.data();
-      await kept.embeddingStd!.data();
-      await lastParam.data(); // the optimizer's last update has run
-      tf.dispose([value, ...Object.values(grads), p1m, p2m, kept.posSim!, kept.embeddingStd!]);
-      return loss;
-    },
-    dispose() {
-      for (const v of Object.values(state)) v?.dispose();
-      optimizer.dispose();
-      net.dispose();
-    },
-  };
+/** The bench config of a model: the fmnist preset's UniGrad grad-mm with this model's trunk and input. */
+function modelConfig(spec: ModelSpec): PretrainConfig {
+  const { kind, stem, widths, zeroInitResidual } = spec.trunk;
+  return resolveConfig(fmnist, {
+    method: 'unigrad',
+    form: 'grad',
+    target: 'mm',
+    // The dataset only fixes the input channels here (no data is read): Fashion-MNIST 1, CIFAR-10 3.
+    data: { dataset: spec.channels === 1 ? 'fashion-mnist' : 'cifar10', imageSize: spec.size },
+    model: { trunk: kind, stem, widths: widths ? [...widths] : undefined, zeroInitResidual, projectorHidden: spec.projectorHidden, projectorOut: spec.projectorOut },
+  });
 }
 
-/** As train.ts logs it: mean over dimensions of the per-dimension std of the L2-normalised embeddings. */
-function embeddingStd(p: tf.Tensor2D): tf.Scalar {
-  const z = tf.div(p, tf.maximum(tf.norm(p, 2, 1, true), 1e-12));
-  return tf.moments(z, 0).variance.sqrt().mean() as tf.Scalar;
+function makeTrainer(spec: ModelSpec): Trainer {
+  const config = modelConfig(spec);
+  const training = buildTraining(config, { stepsPerEpoch: 1, totalSteps: 1 });
+  const lr = (config.optim.baseLr * config.optim.batchSize) / 256; // the peak of the warm-up/cosine schedule
+  const emaMomentum = config.optim.baseMomentum;
+  const lastParam = [...training.params.values()].at(-1)!;
+  let state: MethodState = training.method.initialState(training.net.embeddingDim, training.hyper, new Rng(config.seed + 7));
+  let step = 0;
+  return {
+    async step(view1, view2) {
+      // trainStep owns (and frees) its views; clones share the data, so the bench can reuse its two tensors.
+      const outcome = await trainStep(training, [view1.clone(), view2.clone()], state, { lr, emaMomentum, rng: new Rng(stepSeed(config.seed, step++)) });
+      state = outcome.state;
+      await lastParam.data(); // the optimizer's last update has run
+      return outcome.loss;
+    },
+    dispose() {
+      disposeState(state);
+      disposeTraining(training);
+    },
+  };
 }
 
 function median(xs: number[]): number {
@@ -416,8 +394,8 @@ interface TorchResult {
 }
 
 function runTorch(spec: ModelSpec, batch: number, steps: number, warmup: number, threads: number): TorchResult {
-  const config = benchConfig();
-  const hyper = methodHyper(getMethod('unigrad'), config);
+  const config = modelConfig(spec);
+  const hyper = config.loss;
   const torchSpec = {
     trunk: spec.trunk.kind,
     widths: spec.trunk.widths ?? [32, 64, 128],
@@ -554,7 +532,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
-  console.error(`[bench:train] ${(err as Error).message}`);
-  process.exitCode = 1;
-});
+main().catch(exitWithError);

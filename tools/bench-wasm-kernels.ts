@@ -6,6 +6,7 @@
 // of one wasm step. The full method benchmark is `npm run bench:train`.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, wasmThreadPlan } from '@unigrad/core';
+import { ConfigError, exitWithError, intFlag, parseCli } from '@unigrad/configs';
 
 interface Args {
   batch: number;
@@ -17,26 +18,29 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { batch: 256, steps: 5, cpuBatch: 8, cpuSteps: 1, backends: ['wasm', 'cpu'], profile: false };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const num = () => {
-      const v = Number(argv[++i]);
-      if (!Number.isInteger(v) || v < 1) throw new Error(`${a} needs a positive integer, got ${argv[i]}`);
-      return v;
-    };
-    if (a === '--batch') args.batch = num();
-    else if (a === '--steps') args.steps = num();
-    else if (a === '--cpu-batch') args.cpuBatch = num();
-    else if (a === '--cpu-steps') args.cpuSteps = num();
-    else if (a === '--profile') args.profile = true;
-    else if (a === '--backends') {
-      const list = (argv[++i] ?? '').split(',').filter(Boolean);
-      if (!list.length || list.some((b) => b !== 'wasm' && b !== 'cpu')) throw new Error(`--backends takes a comma list of wasm,cpu; got ${argv[i]}`);
-      args.backends = list as Args['backends'];
-    } else throw new Error(`unknown argument ${a}; see the usage line at the top of tools/bench-wasm-kernels.ts`);
-  }
-  return args;
+  const { flags } = parseCli(argv, {
+    usage: 'npm run bench:kernels -- [options]',
+    summary: "Images/s of one narrow ResNet-18 conv-BN-ReLU training step on wasm (this project's kernels) and on cpu for reference.",
+    flags: {
+      batch: { type: 'string', valueName: 'n', description: 'wasm batch [256]' },
+      steps: { type: 'string', valueName: 'n', description: 'wasm timed steps [5]' },
+      'cpu-batch': { type: 'string', valueName: 'n', description: 'cpu batch [8]' },
+      'cpu-steps': { type: 'string', valueName: 'n', description: 'cpu timed steps [1]' },
+      backends: { type: 'string', valueName: 'list', description: 'comma list of wasm,cpu [wasm,cpu]' },
+      profile: { type: 'boolean', description: 'print the slowest kernels of one wasm step' },
+    },
+    exitCodes: { 1: 'runtime error', 2: 'bad usage' },
+  });
+  const backends = (typeof flags.backends === 'string' ? flags.backends : 'wasm,cpu').split(',').filter(Boolean);
+  if (!backends.length || backends.some((b) => b !== 'wasm' && b !== 'cpu')) throw new ConfigError(`--backends takes a comma list of wasm,cpu; got '${String(flags.backends)}'`);
+  return {
+    batch: intFlag(flags, 'batch', 256),
+    steps: intFlag(flags, 'steps', 5),
+    cpuBatch: intFlag(flags, 'cpu-batch', 8),
+    cpuSteps: intFlag(flags, 'cpu-steps', 1),
+    backends: backends as Args['backends'],
+    profile: Boolean(flags.profile),
+  };
 }
 
 type Params = Map<string, tf.Variable>;
@@ -138,7 +142,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error((err as Error).message);
-  process.exit(1);
-});
+main().catch(exitWithError);

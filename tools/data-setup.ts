@@ -2,6 +2,7 @@
 // works), then verify it: IDX headers and lengths, 60,000 / 10,000 images, labels 0..9 with 10% per class, and
 // the normalisation constants. Exits non-zero, saying why and what to do, on any failure.
 import { spawnSync } from 'node:child_process';
+import { exitWithError, parseCli } from '@unigrad/configs';
 import {
   FASHION_MNIST_NORM,
   FASHION_MNIST_SOURCE,
@@ -33,6 +34,12 @@ function tryApt(): string | null {
 }
 
 function main(): number {
+  parseCli(process.argv.slice(2), {
+    usage: 'npm run data:setup',
+    summary: "Locates Fashion-MNIST (or installs Debian's dataset-fashion-mnist with apt-get) and verifies it: IDX headers, counts, labels, normalisation constants.",
+    flags: {},
+    exitCodes: { 1: 'data missing or invalid (the message says how to fix it)', 2: 'bad usage' },
+  });
   let dir = fashionMnistCandidates().find((d) => hasFashionMnist(d));
   if (!dir) {
     log(`Fashion-MNIST not found in ${fashionMnistCandidates().join(', ')}; trying the Debian package dataset-fashion-mnist`);
@@ -71,4 +78,8 @@ function main(): number {
   return 0;
 }
 
-process.exitCode = main();
+try {
+  process.exitCode = main();
+} catch (err) {
+  exitWithError(err);
+}

@@ -7,6 +7,7 @@
 // online outputs as targets (spec §6.2). A bad request prints a message on stderr, nothing on stdout, exit 2.
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '@unigrad/core';
+import { parseCli } from '@unigrad/configs';
 import { evaluateWithInputGradients, getMethod, type Hyper, type LossInputs, type MethodState } from '@unigrad/losses';
 
 export class ProbeRequestError extends Error {}
@@ -117,6 +118,18 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  try {
+    parseCli(process.argv.slice(2), {
+      usage: 'npm run --silent loss-probe < request.json > response.json',
+      summary: 'Evaluates one loss of @unigrad/losses on the embeddings of a JSON request (see the top of tools/loss-probe.ts): value, positive similarity, input gradients, next state.',
+      flags: {},
+      exitCodes: { 2: 'bad request or usage (message on stderr, nothing on stdout)' },
+    });
+  } catch (err) {
+    process.stderr.write(`loss-probe: ${(err as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   // stdout carries the response and nothing else: route any stray log line to stderr.
   console.log = (...args: unknown[]) => console.error(...args);
   try {

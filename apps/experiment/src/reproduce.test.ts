@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { selectCells, selectSeeds } from './reproduce';
+import { selectSeeds } from '@unigrad/engine';
 
 const root = join(__dirname, '..', '..', '..');
 
@@ -18,15 +18,7 @@ function reproduce(args: string[], env: NodeJS.ProcessEnv): string {
   });
 }
 
-describe('selectCells / selectSeeds', () => {
-  it('selects by id, row and variant, in table order', () => {
-    expect(selectCells('simclr:grad-mm').map((e) => e.id)).toEqual(['simclr:grad-mm']);
-    expect(selectCells('unigrad').map((e) => e.id)).toEqual(['unigrad:grad-no-mm', 'unigrad:grad-mm']);
-    expect(selectCells('grad-no-mm')).toHaveLength(7);
-    expect(selectCells('all')).toHaveLength(24);
-    expect(() => selectCells('simclr:grad')).toThrow(/unknown experiment/);
-    expect(() => selectCells('mocov3')).toThrow(/matches no cell/);
-  });
+describe('selectSeeds', () => {
   it('reads a count or a list of seeds', () => {
     expect(selectSeeds(undefined, 42)).toEqual([42]);
     expect(selectSeeds('2', 42)).toEqual([42, 43]);

@@ -1,30 +1,36 @@
-// npm run linear-eval -- --checkpoint <latest.ckpt> [--preset quick|fmnist|paper] [--probe.kind fast|paper]
-//                        [--probe.epochs N] [--<probe or data key> v]
+// npm run linear-eval -- --checkpoint <latest.ckpt> [--preset P] [--probe.<key> v] [--data.<key> v]   (--help)
 // Probes the online trunk of a pretraining checkpoint with the protocol of its own preset (spec §8), of --preset,
 // or with the probe settings given here. Logs a tracked "probe" run and prints best and final top-1 / top-5.
 import { initBackend } from '@unigrad/core';
-import { getPreset, mergeConfig, parseOverrides, type PretrainConfig } from '@unigrad/configs';
+import { ConfigError, EXIT, exitWithError, getPreset, overridesFromFlags, parseCli, resolveConfig, type CliSpec } from '@unigrad/configs';
+import { loadTrunkFromCheckpoint, probeLabel, trackedProbe } from '@unigrad/engine';
 import { createTracker } from '@unigrad/tracking';
-import { exitWithError } from '@unigrad/app-pretrain';
-import { probeLabel, loadTrunkFromCheckpoint } from './probe';
-import { trackedProbe } from './tracked';
+
+const CLI: CliSpec = {
+  usage: 'npm run linear-eval -- --checkpoint <path> [options] [--probe.<key> <value> | --data.<key> <value> ...]',
+  summary: "Linear evaluation of a pretraining checkpoint's frozen online trunk; only probe.* and data.* keys may be overridden.",
+  flags: {
+    checkpoint: { type: 'string', valueName: 'path', description: 'pretraining checkpoint, e.g. runs/quick/<run>/latest.ckpt (required)' },
+    preset: { type: 'string', valueName: 'name', description: "use this preset's probe protocol instead of the checkpoint's own" },
+  },
+  configKeys: true,
+  exitCodes: { [EXIT.runtime]: 'data or runtime error', [EXIT.usage]: 'bad usage or config' },
+};
 
 async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const [path, afterCheckpoint] = takeFlag(argv, 'checkpoint');
-  if (!path) throw new Error('missing --checkpoint <path to a pretraining checkpoint> (e.g. runs/quick/<run>/latest.ckpt)');
-  const [preset, rest] = takeFlag(afterCheckpoint, 'preset');
-  const overrides = parseOverrides(rest);
-  const unsupported = Object.keys(overrides).filter((k) => k !== 'probe' && k !== 'data');
-  if (unsupported.length) throw new Error(`linear-eval takes probe.* and data.* overrides only; got ${unsupported.join(', ')}`);
+  const { flags, configValues } = parseCli(process.argv.slice(2), CLI);
+  if (typeof flags.checkpoint !== 'string') throw new ConfigError('missing --checkpoint <path to a pretraining checkpoint> (e.g. runs/quick/<run>/latest.ckpt); see --help');
+  const unsupported = Object.keys(configValues).filter((k) => !k.startsWith('probe.') && !k.startsWith('data.'));
+  if (unsupported.length) throw new ConfigError(`linear-eval takes probe.* and data.* overrides only; got ${unsupported.map((k) => `--${k}`).join(', ')}`);
+  const presetProbe = typeof flags.preset === 'string' ? { probe: getPreset(flags.preset).probe ?? {} } : {};
+  const overrides = overridesFromFlags(configValues);
 
   await initBackend();
-  const loaded = loadTrunkFromCheckpoint(path);
-  const presetProbe = preset ? { probe: getPreset(preset).probe ?? {} } : {};
-  const config: PretrainConfig = mergeConfig(mergeConfig(loaded.config, presetProbe), overrides);
-  console.log(`[linear-eval] ${path} (step ${loaded.step}): ${config.method} ${config.form}/${config.target}, probe ${probeLabel(config)}`);
+  const loaded = loadTrunkFromCheckpoint(flags.checkpoint);
+  const config = resolveConfig(loaded.config, presetProbe, overrides);
+  console.log(`[linear-eval] ${flags.checkpoint} (step ${loaded.step}): ${config.method} ${config.form}/${config.target}, probe ${probeLabel(config)}`);
   const tracker = createTracker();
-  const { result, runId } = await trackedProbe(loaded.trunk, config, { tracker, source: path });
+  const { result, runId } = await trackedProbe(loaded.trunk, config, { tracker, source: flags.checkpoint });
   await tracker.flush();
   loaded.trunk.dispose();
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -32,16 +38,6 @@ async function main(): Promise<void> {
     `[linear-eval] best top-1 ${pct(result.best.top1)} (epoch ${result.best.epoch}), top-5 ${pct(result.best.top5)}; ` +
       `final top-1 ${pct(result.final.top1)}, top-5 ${pct(result.final.top5)}; run ${runId}`,
   );
-}
-
-/** Removes `--name value` / `--name=value` from argv; returns the value (undefined when absent) and the rest. */
-function takeFlag(argv: string[], name: string): [string | undefined, string[]] {
-  const at = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-  if (at < 0) return [undefined, argv];
-  const inline = argv[at].includes('=');
-  const value = inline ? argv[at].slice(name.length + 3) : argv[at + 1];
-  if (!value || value.startsWith('--')) throw new Error(`missing value for --${name}`);
-  return [value, argv.filter((_, i) => i !== at && !(i === at + 1 && !inline))];
 }
 
 main().catch(exitWithError);

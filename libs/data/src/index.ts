@@ -37,3 +37,5 @@ export {
 export type { AugmentConfig, ColorJitterConfig, CropRect, EvalTransformConfig, ViewParams } from './augment';
 export { adjustHue, grayscale, toGray } from './color';
 export { gaussianBlur, gaussianKernel1d } from './blur';
+export { datasetNames, getDatasetSpec, isDatasetName, registerDataset, syntheticDataset } from './registry';
+export type { DatasetSpec, OpenOptions } from './registry';

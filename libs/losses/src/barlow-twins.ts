@@ -44,10 +44,24 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
 
 export const barlowTwins: Method = {
   name: 'barlow_twins',
+  label: 'Barlow Twins',
   defaults,
   originalDefaults,
   hasOriginal: true,
   originalNeeds: { predictor: false, target: 'none' },
+  dimScaled: ['lambda'],
+  batchSized: ['wholeBatchSize'],
+  rows: [
+    {
+      row: 'barlow_twins',
+      label: 'Barlow Twins',
+      cells: [
+        { variant: 'original', description: 'Barlow Twins: standardised cross-correlation loss, λ 0.0051, both branches with gradient (spec §5).' },
+        { variant: 'grad-no-mm', description: 'Official decorrelation gradient (spec §3.4), factor 2, divided by the configured batch, stop-gradient online targets.' },
+        { variant: 'grad-mm', description: 'Official decorrelation gradient (spec §3.4, loss_barlow_twins_grad_mm), λ 50, with the momentum encoder.' },
+      ],
+    },
+  ],
   original,
   gradient,
   initialState: () => ({}),

@@ -16,10 +16,24 @@ function original(inputs: LossInputs): LossOutput {
 
 export const byol: Method = {
   name: 'byol',
+  label: 'BYOL',
   defaults: directPredDefaults,
   originalDefaults: {},
   hasOriginal: true,
   originalNeeds: { predictor: true, target: 'ema' },
+  dimScaled: [],
+  batchSized: [],
+  rows: [
+    {
+      row: 'byol',
+      label: 'BYOL',
+      cells: [
+        { variant: 'original', description: 'Negative cosine of a learned predictor\'s output against the EMA target (spec §5).' },
+        { variant: 'grad-no-mm', description: 'Official DirectPred gradient (spec §3.3, A = F/s_max + ε²I) with stop-gradient online targets.' },
+        { variant: 'grad-mm', description: 'Official DirectPred gradient (spec §3.3, loss_byol_directpred_grad) with the momentum encoder.' },
+      ],
+    },
+  ],
   original,
   gradient: (inputs, target, state, hyper) => directPredGradient('byol', inputs, target, state, hyper),
   initialState: () => ({}),

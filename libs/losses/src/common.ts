@@ -140,31 +140,35 @@ export function checkF(method: MethodName, state: MethodState, dim: number): tf.
 
 type Key = keyof Hyper;
 
+/** What each hyper-parameter is and its valid range: the one place both the losses and the config schema check. */
+export const HYPER_RULES: Readonly<Record<Key, { doc: string; check: (v: number) => boolean; range: string }>> = {
+  lambda: { doc: 'UniGrad λ; Barlow Twins / VICReg decorrelation weight', check: (v) => v >= 0, range: '>= 0' },
+  rho: { doc: 'EMA factor of the correlation state F', check: (v) => v >= 0 && v <= 1, range: 'in [0, 1]' },
+  eps: { doc: 'DirectPred ε (W_p = (F/s_max)^{1/2} + εI)', check: (v) => v >= 1e-4, range: '>= 1e-4 (the official clamp max(d, 1e-4) is then inactive)' },
+  tau: { doc: 'contrastive temperature', check: (v) => v > 0, range: '> 0' },
+  wholeBatchSize: { doc: 'Barlow Twins / VICReg gradient divisor N (default: the batch size)', check: (v) => Number.isInteger(v) && v >= 1, range: 'a positive integer' },
+  simCoeff: { doc: 'VICReg invariance coefficient', check: (v) => v >= 0, range: '>= 0' },
+  stdCoeff: { doc: 'VICReg variance coefficient', check: (v) => v >= 0, range: '>= 0' },
+  covCoeff: { doc: 'VICReg covariance coefficient', check: (v) => v >= 0, range: '>= 0' },
+  queueSize: { doc: 'MoCo queue capacity (keys)', check: (v) => Number.isInteger(v) && v >= 1, range: 'a positive integer' },
+};
+
+export const HYPER_KEYS = Object.keys(HYPER_RULES) as Key[];
+
+/** The problem with one hyper value, or undefined when it is valid. */
+export function hyperProblem(key: Key, value: unknown): string | undefined {
+  if (typeof value !== 'number' || !Number.isFinite(value)) return `must be a finite number, got ${JSON.stringify(value)}`;
+  return HYPER_RULES[key].check(value) ? undefined : `must be ${HYPER_RULES[key].range}, got ${value}`;
+}
+
 /** Fills missing hyper-parameters from the defaults and checks the ones this method uses. */
 export function resolveHyper(method: MethodName, defaults: Readonly<Hyper>, hyper: Hyper | undefined, used: Key[]): Hyper {
   const merged: Hyper = { ...defaults };
   for (const [k, v] of Object.entries(hyper ?? {})) if (v !== undefined) merged[k as Key] = v;
   for (const key of used) {
-    const v = merged[key];
-    if (v === undefined) continue;
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new LossInputError(`${method}: hyper.${key} must be a finite number, got ${JSON.stringify(v)}`);
-    const bad =
-      (key === 'rho' && (v < 0 || v > 1)) ||
-      (key === 'tau' && v <= 0) ||
-      (key === 'eps' && v < 1e-4) ||
-      ((key === 'wholeBatchSize' || key === 'queueSize') && (!Number.isInteger(v) || v < 1)) ||
-      (key === 'lambda' && v < 0);
-    if (bad) {
-      const rule: Partial<Record<Key, string>> = {
-        rho: 'in [0, 1]',
-        tau: '> 0',
-        eps: '>= 1e-4 (the official clamp max(d, 1e-4) is then inactive)',
-        wholeBatchSize: 'a positive integer',
-        queueSize: 'a positive integer',
-        lambda: '>= 0',
-      };
-      throw new LossInputError(`${method}: hyper.${key} must be ${rule[key]}, got ${v}`);
-    }
+    if (merged[key] === undefined) continue;
+    const problem = hyperProblem(key, merged[key]);
+    if (problem) throw new LossInputError(`${method}: hyper.${key} ${problem}`);
   }
   return merged;
 }

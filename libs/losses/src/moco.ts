@@ -105,10 +105,24 @@ function initialState(dim: number, hyper: Hyper | undefined, rng: { normal(): nu
 
 export const moco: Method = {
   name: 'moco',
+  label: 'MoCo',
   defaults,
   originalDefaults: defaults,
   hasOriginal: true,
   originalNeeds: { predictor: false, target: 'ema' },
+  dimScaled: [],
+  batchSized: [],
+  rows: [
+    {
+      row: 'moco',
+      label: 'MoCo',
+      cells: [
+        { variant: 'original', description: 'MoCo\'s InfoNCE with a queue of past momentum-encoder keys (spec §4.1 conventions: τ 0.2, symmetric, queue updated after use).' },
+        { variant: 'grad-no-mm', description: 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with stop-gradient online targets and keys.' },
+        { variant: 'grad-mm', description: 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with momentum-encoder targets and keys.' },
+      ],
+    },
+  ],
   original,
   gradient,
   initialState,

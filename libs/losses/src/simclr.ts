@@ -44,10 +44,24 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
 
 export const simclr: Method = {
   name: 'simclr',
+  label: 'SimCLR',
   defaults,
   originalDefaults: defaults,
   hasOriginal: true,
   originalNeeds: { predictor: false, target: 'none' },
+  dimScaled: [],
+  batchSized: [],
+  rows: [
+    {
+      row: 'simclr',
+      label: 'SimCLR',
+      cells: [
+        { variant: 'original', description: 'NT-Xent over the 2N online embeddings, τ 0.2, gradients through every embedding (spec §5).' },
+        { variant: 'grad-no-mm', description: 'Official contrastive gradient (spec §3.2) with stop-gradient online embeddings as the 2N candidates (spec §6.2).' },
+        { variant: 'grad-mm', description: 'Official contrastive gradient (spec §3.2, loss_simclr_grad_mm): 2N momentum-encoder candidates, τ 0.2.' },
+      ],
+    },
+  ],
   original,
   gradient,
   initialState: () => ({}),

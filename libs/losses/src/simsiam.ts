@@ -16,10 +16,24 @@ function original(inputs: LossInputs): LossOutput {
 
 export const simsiam: Method = {
   name: 'simsiam',
+  label: 'SimSiam',
   defaults: directPredDefaults,
   originalDefaults: {},
   hasOriginal: true,
   originalNeeds: { predictor: true, target: 'stopgrad' },
+  dimScaled: [],
+  batchSized: [],
+  rows: [
+    {
+      row: 'simsiam',
+      label: 'SimSiam',
+      cells: [
+        { variant: 'original', description: 'Negative cosine of a learned predictor\'s output against the stop-gradient online target (spec §5).' },
+        { variant: 'grad-no-mm', description: 'DirectPred gradient (spec §3.3) with target = stop-gradient online embedding: SimSiam\'s gradient form (spec §4.2).' },
+        { variant: 'grad-mm', description: 'DirectPred gradient (spec §3.3) with momentum-encoder targets; identical to BYOL\'s gradient form (spec §4.2).' },
+      ],
+    },
+  ],
   original,
   gradient: (inputs, target, state, hyper) => directPredGradient('simsiam', inputs, target, state, hyper),
   initialState: () => ({}),

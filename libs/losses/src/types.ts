@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 
-export type MethodName = 'moco' | 'simclr' | 'simsiam' | 'byol' | 'vicreg' | 'barlow_twins' | 'unigrad';
-export const METHOD_NAMES: readonly MethodName[] = ['moco', 'simclr', 'simsiam', 'byol', 'vicreg', 'barlow_twins', 'unigrad'];
+/** A registered method's name (the built-in ones, or any added with `registerMethod`). */
+export type MethodName = string;
 
 /** `original`: the method's own loss. `grad`: the UniGrad-style surrogate whose gradient is the method's gradient. */
 export type Form = 'original' | 'grad';
@@ -69,8 +69,40 @@ export interface OriginalNeeds {
   target: 'ema' | 'stopgrad' | 'none';
 }
 
+/** A column of the results table: the original loss, or the gradient form without / with momentum encoder. */
+export type Variant = 'original' | 'grad-no-mm' | 'grad-mm';
+
+/** One table cell a method contributes. */
+export interface CellSpec {
+  variant: Variant;
+  /** What the cell is, in one sentence (`reproduce --list`, the tracked row run's note). */
+  description: string;
+  /** UniGrad + CutMix: CutMix on the online views (gradient form only). */
+  cutmix?: boolean;
+}
+
+/** One row of the results table (its name keys configs/paper-results.csv and the tracked runs' tags). */
+export interface RowSpec {
+  row: string;
+  label: string;
+  cells: readonly CellSpec[];
+}
+
+/** Which branches the network needs for a form: a learned predictor, a momentum (EMA) encoder. */
+export interface Branches {
+  predictor: boolean;
+  momentum: boolean;
+}
+
+/**
+ * A method spec: its losses side by side, its typed hyper-parameters with defaults per form (valid ranges are
+ * the shared HYPER_RULES of common.ts), the λ-with-dimension rule, the branches it needs and its table rows.
+ * The registry, the config's method enum, the experiments, the table rows and the npm scripts derive from it.
+ */
 export interface Method {
   name: MethodName;
+  /** Name as the paper's table prints it. */
+  label: string;
   /** Defaults of the gradient form (missing hyper values are filled from these). */
   defaults: Readonly<Hyper>;
   /** Defaults of the original loss (differs from `defaults` for Barlow Twins: λ 0.0051 vs 50). */
@@ -78,6 +110,16 @@ export interface Method {
   /** False for UniGrad (it has no original loss). */
   hasOriginal: boolean;
   originalNeeds: OriginalNeeds;
+  /**
+   * Gradient-form hyper-parameters whose default is scaled by D/2048 when `loss.scaleLambdaWithDim` is on: their
+   * repulsion term λ·F·z (or λ·C·z) acts through a correlation of unit vectors with eigenvalues ~1/D, so λ/D is
+   * what the paper's λ (chosen at D = 2048) sets.
+   */
+  dimScaled: readonly (keyof Hyper)[];
+  /** Gradient-form hyper-parameters whose default is the batch size (Barlow Twins / VICReg's divisor N). */
+  batchSized: readonly (keyof Hyper)[];
+  /** The table rows this method contributes (UniGrad also contributes UniGrad + CutMix). */
+  rows: readonly RowSpec[];
   original(inputs: LossInputs, state: MethodState, hyper?: Hyper): LossOutput;
   gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hyper?: Hyper): LossOutput;
   /** The state before the first step: {} except MoCo, whose queue starts as `queueSize` random unit rows. */

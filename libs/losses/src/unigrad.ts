@@ -45,10 +45,28 @@ function gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hy
 
 export const unigrad: Method = {
   name: 'unigrad',
+  label: 'UniGrad',
   defaults,
   originalDefaults: defaults,
   hasOriginal: false,
   originalNeeds: { predictor: false, target: 'ema' },
+  dimScaled: ['lambda'],
+  batchSized: [],
+  rows: [
+    {
+      row: 'unigrad',
+      label: 'UniGrad',
+      cells: [
+        { variant: 'grad-no-mm', description: 'UniGrad gradient (spec §3.1) with F built from stop-gradient online embeddings (the paper has no number for this cell).' },
+        { variant: 'grad-mm', description: 'Official UniGrad gradient (spec §3.1, loss_unigrad): λ 100, ρ 0.99, F = EMA of the target correlation.' },
+      ],
+    },
+    {
+      row: 'unigrad_cutmix',
+      label: 'UniGrad + CutMix',
+      cells: [{ variant: 'grad-mm', cutmix: true, description: "UniGrad gradient with CutMix on the online views and area-weighted mixed positives (this project's reading, see cutmix.ts)." }],
+    },
+  ],
   original(): LossOutput {
     throw new LossInputError("unigrad has no original loss; use its gradient form (form 'grad')");
   },

@@ -56,10 +56,24 @@ function original(inputs: LossInputs, _state: MethodState, hyper?: Hyper): LossO
 
 export const vicreg: Method = {
   name: 'vicreg',
+  label: 'VICReg',
   defaults,
   originalDefaults,
   hasOriginal: true,
   originalNeeds: { predictor: false, target: 'none' },
+  dimScaled: ['lambda'],
+  batchSized: ['wholeBatchSize'],
+  rows: [
+    {
+      row: 'vicreg',
+      label: 'VICReg',
+      cells: [
+        { variant: 'original', description: 'VICReg: 25·invariance + 25·variance + 1·covariance on raw projector outputs (spec §5).' },
+        { variant: 'grad-no-mm', description: 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with stop-gradient online targets.' },
+        { variant: 'grad-mm', description: 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with the momentum encoder.' },
+      ],
+    },
+  ],
   original,
   gradient,
   initialState: () => ({}),

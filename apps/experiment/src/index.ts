@@ -1,2 +1,0 @@
-export { cellTags, isComplete, runCell } from './cell';
-export type { CellOutcome } from './cell';

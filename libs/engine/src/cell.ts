@@ -1,0 +1,75 @@
+// One table cell for one seed: a parent "row" run with the pretraining and probe runs as children.
+import type { PretrainConfig } from '@unigrad/configs';
+import { baselineKind, type Experiment } from '@unigrad/experiments';
+import { loadTrunkFromCheckpoint } from './checkpoint';
+import { baselineTrunk, probeLabel } from './probe';
+import { trackedPretrain } from './tracked-pretrain';
+import { probeMetrics, trackedProbe } from './tracked-probe';
+import { TABLE_TAGS, type TrackedRun, type Tracker } from '@unigrad/tracking';
+
+export interface CellOutcome {
+  rowRunId: string;
+  top1: number;
+  top5: number;
+  interrupted: boolean;
+}
+
+/** Tags that identify a cell in the results table (libs/tracking TABLE_TAGS). */
+export function cellTags(experiment: Experiment, config: PretrainConfig): Record<string, string> {
+  return {
+    [TABLE_TAGS.method]: experiment.row,
+    [TABLE_TAGS.variant]: experiment.variant,
+    [TABLE_TAGS.preset]: config.preset,
+    [TABLE_TAGS.seed]: String(config.seed),
+    'unigrad.cell': experiment.id,
+  };
+}
+
+/** A cell is complete for (preset, seed) when a finished row run with a probe result exists. */
+export function isComplete(runs: TrackedRun[], experiment: Experiment, config: PretrainConfig): boolean {
+  const tags = cellTags(experiment, config);
+  return runs.some(
+    (run) =>
+      run.status === 'FINISHED' &&
+      run.tags[TABLE_TAGS.role] === 'row' &&
+      Object.entries(tags).every(([k, v]) => run.tags[k] === v) &&
+      run.metrics.probe_top1 !== undefined,
+  );
+}
+
+/** Runs a cell: pretrain → probe (SSL cells) or baseline encoder → probe, all tracked under one row run. */
+export async function runCell(experiment: Experiment, config: PretrainConfig, tracker: Tracker, log = true): Promise<CellOutcome> {
+  const tags = cellTags(experiment, config);
+  const row = await tracker.startRun({
+    experiment: `unigrad-${config.preset}`,
+    runName: `${experiment.id} seed ${config.seed}`,
+    tags: { ...tags, [TABLE_TAGS.role]: 'row', [TABLE_TAGS.probe]: probeLabel(config), 'mlflow.note.content': experiment.description },
+    params: { cell: experiment.id, preset: config.preset, seed: config.seed },
+  });
+  try {
+    let trunk;
+    let source: string;
+    const baseline = baselineKind(experiment.row);
+    if (baseline) {
+      trunk = await baselineTrunk(baseline, config, log);
+      source = `baseline ${baseline}`;
+    } else {
+      const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log });
+      if (pretrained.interrupted) {
+        await row.end('KILLED');
+        return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
+      }
+      trunk = loadTrunkFromCheckpoint(pretrained.checkpointPath).trunk;
+      source = pretrained.checkpointPath;
+      if (pretrained.knnTop1 !== null) row.logMetrics(pretrained.steps, { knn_top1: pretrained.knnTop1 });
+    }
+    const { result } = await trackedProbe(trunk, config, { tracker, parent: row, tags, source, log });
+    trunk.dispose();
+    row.logMetrics(config.probe.epochs, probeMetrics(result));
+    await row.end('FINISHED');
+    return { rowRunId: row.id, top1: result.best.top1, top5: result.best.top5, interrupted: false };
+  } catch (err) {
+    await row.end('FAILED');
+    throw err;
+  }
+}

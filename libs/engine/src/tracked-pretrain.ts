@@ -1,0 +1,83 @@
+// A pretraining run with tracking and the kNN monitor wired in: what `npm run pretrain` and the table cells
+// call. The loop itself (train.ts) knows nothing about MLflow.
+import { currentBackend } from '@unigrad/core';
+import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
+import type { RunHandle, Tracker } from '@unigrad/tracking';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { openDataset } from './datasets';
+import { knnMonitor } from './features';
+import { defaultRunName, pretrain, type PretrainResult } from './train';
+
+export interface TrackedPretrainOptions {
+  tracker: Tracker;
+  /** Parent run (a table row); this run becomes its child. */
+  parent?: RunHandle;
+  /** Extra tags (e.g. unigrad.method / unigrad.variant of the table cell). */
+  tags?: Record<string, string>;
+  resume?: string;
+  log?: boolean;
+}
+
+export interface TrackedPretrainResult extends PretrainResult {
+  runId: string;
+  /** Last kNN top-1 (fraction), if the monitor ran. */
+  knnTop1: number | null;
+}
+
+/** Tags every run carries (spec of issue 7: method / form / target / preset / dataset / backend / seed). */
+export function runTags(config: PretrainConfig): Record<string, string> {
+  return {
+    'unigrad.method': config.cutmix ? 'unigrad_cutmix' : config.method,
+    'unigrad.form': config.form,
+    'unigrad.target': config.target,
+    'unigrad.preset': config.preset,
+    'unigrad.dataset': config.data.dataset,
+    'unigrad.backend': currentBackend()?.name ?? 'unknown',
+    'unigrad.seed': String(config.seed),
+  };
+}
+
+export async function trackedPretrain(config: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
+  const run = await options.tracker.startRun({
+    experiment: `unigrad-${config.preset}`,
+    runName: `pretrain ${config.name ?? defaultRunName(config)}`,
+    parent: options.parent,
+    tags: { ...runTags(config), 'unigrad.role': 'pretrain', ...options.tags },
+    params: flattenConfig(config),
+  });
+  run.logDataset({ name: config.data.dataset, digest: datasetDigest(config), sourceType: 'local', source: JSON.stringify({ path: config.data.dir ?? 'default' }), context: 'training' });
+
+  // A signal finishes the step, checkpoints, and returns with interrupted = true; a crash marks the run FAILED.
+  let knnTop1: number | null = null;
+  const knnEvery = config.knn.every;
+  const train = knnEvery ? await openDataset(config, 'train') : null;
+  const test = knnEvery ? await openDataset(config, 'test') : null;
+  try {
+    const result = await pretrain(config, {
+      resume: options.resume,
+      log: options.log,
+      onStep: (step, metrics) => run.logMetrics(step, { ...metrics }),
+      onEpochEnd: async (epoch, step, net) => {
+        if (!knnEvery || (epoch + 1) % knnEvery !== 0) return;
+        const knn = await knnMonitor(net.encoder, train!, test!, { imageSize: config.data.imageSize, ...config.knn, seed: config.seed });
+        knnTop1 = knn.top1;
+        run.logMetrics(step, { knn_top1: knn.top1, knn_top5: knn.top5, epoch: epoch + 1 });
+        if (options.log ?? true) console.log(`\n[pretrain] epoch ${epoch + 1}: kNN top-1 ${(100 * knn.top1).toFixed(2)}%`);
+      },
+    });
+    for (const file of ['config.json', 'metrics.csv']) run.logArtifact(join(result.outDir, file));
+    if (existsSync(result.checkpointPath)) run.logArtifact(result.checkpointPath, 'checkpoint');
+    if (knnTop1 !== null) run.logMetrics(result.steps, { final_knn_top1: knnTop1 });
+    await run.end(result.interrupted ? 'KILLED' : 'FINISHED');
+    return { ...result, runId: run.id, knnTop1 };
+  } catch (err) {
+    await run.end('FAILED');
+    throw err;
+  }
+}
+
+/** A short identity for the dataset input (MLflow digests are ≤ 36 chars). */
+function datasetDigest(config: PretrainConfig): string {
+  return `${config.data.dataset}-${config.data.subset ?? 'all'}-${config.data.imageSize}`.slice(0, 36);
+}
