@@ -52,7 +52,7 @@ describe('array script', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cluster-render-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const tasksFile = join(dir, 'tasks.txt');
-    writeFileSync(tasksFile, renderTasksFile(['echo first', `echo "second pid $$ in $(pwd) arg 'q'"`]));
+    writeFileSync(tasksFile, renderTasksFile(['echo first', `echo "second pid $$ in $(pwd) arg 'q'"`, `FOO=bar bash -c 'echo "child pid $$ $FOO"'`]));
     const script = join(dir, 'array.sbatch');
     writeFileSync(script, renderArrayScript({ ...base, tasksFile, cwd: dir, requireEnv: ['NEEDED_VALUE'] }));
     const element = (id: string, extra: Record<string, string> = {}) =>
@@ -67,10 +67,16 @@ describe('array script', () => {
       expect(element('0').stdout).toContain('\nfirst\n');
     });
 
+    it('a task that is one simple command replaces the shell too (no process in between to swallow SIGTERM)', () => {
+      const r = element('2');
+      const pid = /element 77_2 start .* pid (\d+)/.exec(r.stdout)?.[1];
+      expect(r.stdout).toContain(`child pid ${pid} bar`);
+    });
+
     it('fails clearly for an index past the tasks file or a missing required value', () => {
-      const past = element('5');
+      const past = element('3');
       expect(past.status).toBe(2);
-      expect(past.stderr).toContain('no line 6 in');
+      expect(past.stderr).toContain('no line 4 in');
       const noEnv = element('0', { NEEDED_VALUE: '' });
       expect(noEnv.status).toBe(2);
       expect(noEnv.stderr).toContain('NEEDED_VALUE is not set');
