@@ -1,9 +1,24 @@
-// `npm run table [-- --source embedded|mlflow] [--preset NAME]... [--tracking-uri URL] [--store DIR] [--out DIR]`:
-// regenerates RESULTS.md, results.csv and results.svg from the tracked runs and configs/paper-results.csv.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { writeFileAtomic } from '@unigrad/core';
-import { buildResultsTable, defaultStoreDir, listRuns, readPaperResults, renderCsv, renderMarkdown, renderSvg, workspaceRoot } from '@unigrad/tracking';
+// `npm run table [-- --source embedded|mlflow] [--preset NAME]... [--tracking-uri URL] [--store DIR] [--out DIR]
+// [--no-staleness]`: regenerates RESULTS.md, results.csv and results.svg from the tracked runs, with confidence
+// intervals, commits/staleness per cell and the verdicts of the claims in configs/claims.ts. A thin CLI around
+// writeResults() in @unigrad/tracking.
+import { defaultStoreDir, listRuns, writeResults } from '@unigrad/tracking';
+import { CLAIMS } from '../configs/claims';
+
+const USAGE = `Usage: npm run table -- [options]
+
+Regenerates RESULTS.md, results.csv and results.svg: per cell the mean ± 95% t-interval half-width over seeds,
+the git commit(s) the runs ran at (stale cells marked with †), and per preset the verdicts of the pre-registered
+claims in configs/claims.ts (also printed here).
+
+Options:
+  --source embedded|mlflow  where to read runs from (default: embedded)
+  --store DIR               embedded store directory (default: UNIGRAD_TRACKING_DIR or tracking-store/)
+  --tracking-uri URL        MLflow server (default: MLFLOW_TRACKING_URI or http://127.0.0.1:5000)
+  --preset NAME             only this preset (repeatable; default: every preset in the runs)
+  --out DIR                 where to write the files (default: the workspace root)
+  --no-staleness            do not compare the runs' commits with HEAD (no † marks)
+  --help                    print this and exit`;
 
 function args(name: string): string[] {
   const out: string[] = [];
@@ -14,36 +29,31 @@ function args(name: string): string[] {
   return out;
 }
 
-/**
- * The hand-written reading of each preset's table (configs/results-notes/<preset>.md), appended under the tables:
- * what the numbers show and do not show next to the paper's claims. Written by people, kept beside the presets.
- */
-function presetNotes(presets: string[]): string {
-  return presets
-    .map((preset) => join(workspaceRoot(), 'configs', 'results-notes', `${preset}.md`))
-    .filter((path) => existsSync(path))
-    .map((path) => '\n' + readFileSync(path, 'utf8').trimEnd() + '\n')
-    .join('');
-}
-
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const source = args('source')[0] ?? 'embedded';
   if (source !== 'embedded' && source !== 'mlflow') {
-    console.error(`table: --source must be 'embedded' or 'mlflow', got '${source}'.`);
+    console.error(`table: --source must be 'embedded' or 'mlflow', got '${source}'.\n\n${USAGE}`);
     process.exit(2);
   }
   const trackingUri = args('tracking-uri')[0] ?? process.env.MLFLOW_TRACKING_URI ?? 'http://127.0.0.1:5000';
   const storeDir = args('store')[0] ?? defaultStoreDir();
-  const out = args('out')[0] ?? workspaceRoot();
   const runs =
     source === 'embedded' ? await listRuns({ source: 'embedded', storeDir }) : await listRuns({ source: 'mlflow', trackingUri });
-  const table = buildResultsTable(runs, readPaperResults(), { presets: args('preset') });
-  const from = source === 'embedded' ? `the embedded store (${storeDir})` : `the MLflow server ${trackingUri}`;
-  writeFileAtomic(join(out, 'RESULTS.md'), renderMarkdown(table, `Source: ${from}, ${runs.length} run(s).`) + presetNotes(table.presets.map((p) => p.preset)));
-  writeFileAtomic(join(out, 'results.csv'), renderCsv(table));
-  writeFileAtomic(join(out, 'results.svg'), renderSvg(table));
-  const filled = table.presets.flatMap((p) => p.rows.flatMap((r) => Object.values(r.cells))).filter((c) => c.state === 'ok').length;
-  console.log(`table: ${runs.length} run(s) from ${from} -> ${filled} filled cell(s) in ${table.presets.length} preset(s); wrote RESULTS.md, results.csv, results.svg in ${out}`);
+  const result = writeResults({
+    runs,
+    out: args('out')[0],
+    presets: args('preset'),
+    claims: CLAIMS,
+    staleness: process.argv.includes('--no-staleness') ? false : undefined,
+    sourceLabel: source === 'embedded' ? `the embedded store (${storeDir})` : `the MLflow server ${trackingUri}`,
+  });
+  for (const w of result.warnings) console.warn(`table: ${w}`);
+  console.log(`table: ${result.summary}`);
+  for (const line of result.claimsText) console.log(line);
 }
 
 main().catch((err) => {

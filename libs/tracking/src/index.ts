@@ -1,4 +1,5 @@
-// Public API of @unigrad/tracking: MLflow REST client, embedded run store + sync, Tracker, results table.
+// Public API of @unigrad/tracking: MLflow REST client, embedded run store + sync, Tracker, results table
+// (statistics, claims, provenance, writeResults).
 export type { DatasetInput, EndStatus, KeyValue, MetricPoint, RunStatus, TrackedRun } from './types';
 export { MLFLOW_LIMITS } from './limits';
 export { splitIntoBatches } from './batching';
@@ -18,7 +19,15 @@ export { listRuns } from './list-runs';
 export type { RunSource } from './list-runs';
 export { COLUMNS, parsePaperResults, readPaperResults } from './paper';
 export type { Column, PaperRow } from './paper';
-export { TABLE_METRICS, TABLE_ROWS, TABLE_TAGS, buildResultsTable, formatOurs, renderCsv, renderMarkdown, renderSvg } from './results-table';
-export type { CellResult, PresetTable, ResultsTable, TableRow, TableRowSpec, Variant } from './results-table';
+export { STALE_MARK, TABLE_METRICS, TABLE_ROWS, TABLE_TAGS, buildResultsTable, formatCommits, formatOurs, renderCsv, renderMarkdown, renderSvg } from './results-table';
+export type { BuildOptions, CellProvenance, CellResult, MarkdownOptions, PresetTable, ResultsTable, TableRow, TableRowSpec, Variant } from './results-table';
+export { CONFIDENCE_LEVEL, pairedDifference, summarize, tCritical } from './stats';
+export type { PairedDifference, SeedValues, Summary } from './stats';
+export { evaluateClaim, evaluateClaims, formatClaimsText, renderClaimsMarkdown, seedValues, verdictText } from './claims';
+export type { CellComparison, CellRef, Claim, ClaimRule, ClaimRuleKind, ClaimVerdict, ComparisonOutcome, ComparisonResult, Verdict } from './claims';
+export { CODE_PATHS, COMMIT_TAG, NON_CODE_PATHS, gitStaleness, shortCommit } from './provenance';
+export type { GitStalenessOptions, Staleness } from './provenance';
+export { RESULT_FILES, readPresetNotes, writeResults } from './results-files';
+export type { WriteResultsOptions, WriteResultsResult } from './results-files';
 export { startMlflowServer, mlflowVenvBin, freePort } from './mlflow-server';
 export type { MlflowServer } from './mlflow-server';
