@@ -16,3 +16,4 @@ export { CONFIG_FLAGS, DRY_RUN, EXIT, configFromSources, exitWithError, helpText
 export type { CliSpec, ConfigSources, FlagSpec, FlagValues, ParsedArgs } from './cli';
 export { PRESETS, fmnist, getPreset, paper, quick } from './presets';
 export type { PresetName } from './presets';
+export { CLAIMS, PAPER_METHODS } from './claims';

@@ -2,53 +2,36 @@
 // [--no-staleness]`: regenerates RESULTS.md, results.csv and results.svg from the tracked runs, with confidence
 // intervals, commits/staleness per cell and the verdicts of the claims in configs/claims.ts. A thin CLI around
 // writeResults() in @unigrad/tracking.
+import { CLAIMS, ConfigError, exitWithError, parseCli } from '@unigrad/configs';
 import { defaultStoreDir, listRuns, writeResults } from '@unigrad/tracking';
-import { CLAIMS } from '../configs/claims';
-
-const USAGE = `Usage: npm run table -- [options]
-
-Regenerates RESULTS.md, results.csv and results.svg: per cell the mean ± 95% t-interval half-width over seeds,
-the git commit(s) the runs ran at (stale cells marked with †), and per preset the verdicts of the pre-registered
-claims in configs/claims.ts (also printed here).
-
-Options:
-  --source embedded|mlflow  where to read runs from (default: embedded)
-  --store DIR               embedded store directory (default: UNIGRAD_TRACKING_DIR or tracking-store/)
-  --tracking-uri URL        MLflow server (default: MLFLOW_TRACKING_URI or http://127.0.0.1:5000)
-  --preset NAME             only this preset (repeatable; default: every preset in the runs)
-  --out DIR                 where to write the files (default: the workspace root)
-  --no-staleness            do not compare the runs' commits with HEAD (no † marks)
-  --help                    print this and exit`;
-
-function args(name: string): string[] {
-  const out: string[] = [];
-  process.argv.forEach((a, i) => {
-    if (a === `--${name}` && process.argv[i + 1]) out.push(process.argv[i + 1]);
-    else if (a.startsWith(`--${name}=`)) out.push(a.slice(name.length + 3));
-  });
-  return out;
-}
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--help') || process.argv.includes('-h')) {
-    console.log(USAGE);
-    return;
-  }
-  const source = args('source')[0] ?? 'embedded';
-  if (source !== 'embedded' && source !== 'mlflow') {
-    console.error(`table: --source must be 'embedded' or 'mlflow', got '${source}'.\n\n${USAGE}`);
-    process.exit(2);
-  }
-  const trackingUri = args('tracking-uri')[0] ?? process.env.MLFLOW_TRACKING_URI ?? 'http://127.0.0.1:5000';
-  const storeDir = args('store')[0] ?? defaultStoreDir();
-  const runs =
-    source === 'embedded' ? await listRuns({ source: 'embedded', storeDir }) : await listRuns({ source: 'mlflow', trackingUri });
+  const { flags } = parseCli(process.argv.slice(2), {
+    usage: 'npm run table -- [options]',
+    summary:
+      'Regenerates RESULTS.md, results.csv and results.svg: per cell the mean ± 95% t-interval half-width over seeds, the git ' +
+      'commit(s) the runs ran at (stale cells marked with †), and per preset the verdicts of the pre-registered claims in configs/claims.ts.',
+    flags: {
+      source: { type: 'string', valueName: 'embedded|mlflow', description: 'where to read runs from [embedded]' },
+      store: { type: 'string', valueName: 'dir', description: 'embedded store directory [UNIGRAD_TRACKING_DIR or tracking-store/]' },
+      'tracking-uri': { type: 'string', valueName: 'url', description: 'MLflow server [MLFLOW_TRACKING_URI or http://127.0.0.1:5000]' },
+      preset: { type: 'string', valueName: 'name', multiple: true, description: 'only this preset [every preset in the runs]' },
+      out: { type: 'string', valueName: 'dir', description: 'where to write the files [the workspace root]' },
+      'no-staleness': { type: 'boolean', description: "do not compare the runs' commits with HEAD (no † marks)" },
+    },
+    exitCodes: { 1: 'runtime error (store or server unreadable)', 2: 'bad usage' },
+  });
+  const source = typeof flags.source === 'string' ? flags.source : 'embedded';
+  if (source !== 'embedded' && source !== 'mlflow') throw new ConfigError(`--source must be 'embedded' or 'mlflow', got '${source}'`);
+  const trackingUri = typeof flags['tracking-uri'] === 'string' ? flags['tracking-uri'] : (process.env.MLFLOW_TRACKING_URI ?? 'http://127.0.0.1:5000');
+  const storeDir = typeof flags.store === 'string' ? flags.store : defaultStoreDir();
+  const runs = source === 'embedded' ? await listRuns({ source: 'embedded', storeDir }) : await listRuns({ source: 'mlflow', trackingUri });
   const result = writeResults({
     runs,
-    out: args('out')[0],
-    presets: args('preset'),
+    out: typeof flags.out === 'string' ? flags.out : undefined,
+    presets: (flags.preset as string[] | undefined) ?? [],
     claims: CLAIMS,
-    staleness: process.argv.includes('--no-staleness') ? false : undefined,
+    staleness: flags['no-staleness'] ? false : undefined,
     sourceLabel: source === 'embedded' ? `the embedded store (${storeDir})` : `the MLflow server ${trackingUri}`,
   });
   for (const w of result.warnings) console.warn(`table: ${w}`);
@@ -56,7 +39,4 @@ async function main(): Promise<void> {
   for (const line of result.claimsText) console.log(line);
 }
 
-main().catch((err) => {
-  console.error(`table: ${(err as Error).message}`);
-  process.exit(1);
-});
+main().catch(exitWithError);

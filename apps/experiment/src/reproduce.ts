@@ -3,11 +3,10 @@
 // Runs the chosen table cells (pretrain → probe → tracking) for each seed, skips cells already complete for that
 // preset and seed in the tracking store (so a table can be built across sittings), then regenerates the table.
 import { initBackend } from '@unigrad/core';
-import { CONFIG_FLAGS, EXIT, configFromSources, exitWithError, getPreset, parseCli, type CliSpec } from '@unigrad/configs';
+import { CLAIMS, CONFIG_FLAGS, EXIT, configFromSources, exitWithError, getPreset, parseCli, type CliSpec } from '@unigrad/configs';
 import { runTableCells, selectSeeds, type CellJob } from '@unigrad/engine';
 import { selectCells } from '@unigrad/experiments';
-import { createTracker, listRuns } from '@unigrad/tracking';
-import { execFileSync } from 'node:child_process';
+import { createTracker, listRuns, writeResults } from '@unigrad/tracking';
 
 const { experiment: _experimentFlag, ...configFlags } = CONFIG_FLAGS;
 const CLI: CliSpec = {
@@ -45,9 +44,16 @@ async function main(): Promise<void> {
   const done = await listRuns({ source: 'embedded', storeDir: tracker.store.dir });
   const result = await runTableCells({ jobs, tracker, done, force: Boolean(flags.force) });
   if (!flags['no-table']) {
-    const out = typeof flags['table-out'] === 'string' ? ['--out', flags['table-out']] : [];
     // Every preset in the store, so running one preset never drops another's table from RESULTS.md.
-    execFileSync('npx', ['ts-node', '--transpile-only', 'tools/table.ts', '--store', tracker.store.dir, ...out], { stdio: 'inherit' });
+    const table = writeResults({
+      runs: await listRuns({ source: 'embedded', storeDir: tracker.store.dir }),
+      out: typeof flags['table-out'] === 'string' ? flags['table-out'] : undefined,
+      claims: CLAIMS,
+      sourceLabel: `the embedded store (${tracker.store.dir})`,
+    });
+    for (const w of table.warnings) console.warn(`table: ${w}`);
+    console.log(`table: ${table.summary}`);
+    for (const line of table.claimsText) console.log(line);
   }
   if (result.interrupted) process.exit(EXIT.sigint);
 }
