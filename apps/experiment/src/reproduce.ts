@@ -4,7 +4,7 @@
 // preset and seed in the tracking store (so a table can be built across sittings), then regenerates the table.
 import { initBackend } from '@unigrad/core';
 import { CLAIMS, CONFIG_FLAGS, EXIT, configFromSources, exitWithError, getPreset, parseCli, type CliSpec } from '@unigrad/configs';
-import { runTableCells, selectSeeds, type CellJob } from '@unigrad/engine';
+import { StopRequest, runTableCells, selectSeeds, type CellJob } from '@unigrad/engine';
 import { selectCells } from '@unigrad/experiments';
 import { createTracker, listRuns, writeResults } from '@unigrad/tracking';
 
@@ -16,13 +16,13 @@ const CLI: CliSpec = {
     ...configFlags,
     rows: { type: 'string', valueName: 'cells', description: "'all' (default), cell ids (simclr:grad-mm), rows (simclr) or variants (grad-mm), comma-separated" },
     seeds: { type: 'string', valueName: 'n|list', description: 'a count (2 → seed, seed+1) or a list (42,43); default: the config seed' },
-    force: { type: 'boolean', description: 'rerun cells that are already complete' },
+    force: { type: 'boolean', description: "rerun cells that are already complete, starting them over (an interrupted cell otherwise resumes from its checkpoint)" },
     list: { type: 'boolean', description: 'list the chosen cells and exit' },
     'no-table': { type: 'boolean', description: 'do not regenerate RESULTS.md / results.csv / results.svg' },
     'table-out': { type: 'string', valueName: 'dir', description: 'write the table files here instead of the workspace root' },
   },
   configKeys: true,
-  exitCodes: { [EXIT.runtime]: 'data or runtime error', [EXIT.usage]: 'bad usage or config', [EXIT.sigint]: 'stopped by a signal (finished cells kept)' },
+  exitCodes: { [EXIT.runtime]: 'data or runtime error', [EXIT.usage]: 'bad usage or config', [EXIT.sigint]: 'stopped by SIGINT (finished cells kept, the running one checkpointed)', [EXIT.sigterm]: 'stopped by SIGTERM (same)' },
 };
 
 async function main(): Promise<void> {
@@ -39,10 +39,11 @@ async function main(): Promise<void> {
   const jobs: CellJob[] = seeds.flatMap((seed) =>
     cells.map((experiment) => ({ experiment, seed, config: configFromSources({ preset, experiment: experiment.overrides, flags, configValues, after: [{ seed }] }) })),
   );
+  const stop = new StopRequest('reproduce').install();
   await initBackend();
   const tracker = createTracker();
   const done = await listRuns({ source: 'embedded', storeDir: tracker.store.dir });
-  const result = await runTableCells({ jobs, tracker, done, force: Boolean(flags.force) });
+  const result = await runTableCells({ jobs, tracker, done, force: Boolean(flags.force), stop });
   if (!flags['no-table']) {
     // Every preset in the store, so running one preset never drops another's table from RESULTS.md.
     const table = writeResults({
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
     console.log(`table: ${table.summary}`);
     for (const line of table.claimsText) console.log(line);
   }
-  if (result.interrupted) process.exit(EXIT.sigint);
+  if (result.interrupted) process.exit(stop.requested ? stop.exitCode() : EXIT.sigint);
 }
 
 if (require.main === module) main().catch(exitWithError);

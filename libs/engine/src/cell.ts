@@ -1,7 +1,12 @@
 // One table cell for one seed: a parent "row" run with the pretraining and probe runs as children.
 import type { PretrainConfig } from '@unigrad/configs';
 import { baselineKind, type Experiment } from '@unigrad/experiments';
-import { loadTrunkFromCheckpoint } from './checkpoint';
+import { loadCheckpoint } from '@unigrad/models';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadTrunkFromCheckpoint, pretrainMeta } from './checkpoint';
+import type { StopRequest } from './signals';
+import { runDir } from './train';
 import { baselineTrunk, probeLabel } from './probe';
 import { trackedPretrain } from './tracked-pretrain';
 import { probeMetrics, trackedProbe } from './tracked-probe';
@@ -37,8 +42,30 @@ export function isComplete(runs: TrackedRun[], experiment: Experiment, config: P
   );
 }
 
+export interface RunCellOptions {
+  log?: boolean;
+  /** The app's stop request (signals): an interrupted cell ends KILLED, with its checkpoint kept. */
+  stop?: StopRequest;
+  /** Start the cell over even when its run directory holds a checkpoint of a different config. */
+  force?: boolean;
+}
+
+/**
+ * How the cell's pretraining starts: from scratch, or — when its run directory holds a checkpoint of exactly this
+ * config (an interrupted or preempted earlier attempt) — resumed from it. A checkpoint of another config is an
+ * error unless `force` (then it is overwritten).
+ */
+export function cellStart(config: PretrainConfig, force: boolean): { resume?: string; overwrite: boolean } {
+  const checkpoint = join(runDir(config), 'latest.ckpt');
+  if (force || !existsSync(checkpoint)) return { overwrite: force };
+  const meta = pretrainMeta(loadCheckpoint(checkpoint).meta, checkpoint);
+  if (JSON.stringify(meta.config) === JSON.stringify(config)) return { resume: checkpoint, overwrite: false };
+  throw new Error(`${checkpoint} is a checkpoint of a different config than this cell's (the code or preset changed since?): rerun with --force to start the cell over`);
+}
+
 /** Runs a cell: pretrain → probe (SSL cells) or baseline encoder → probe, all tracked under one row run. */
-export async function runCell(experiment: Experiment, config: PretrainConfig, tracker: Tracker, log = true): Promise<CellOutcome> {
+export async function runCell(experiment: Experiment, config: PretrainConfig, tracker: Tracker, options: RunCellOptions = {}): Promise<CellOutcome> {
+  const log = options.log ?? true;
   const tags = cellTags(experiment, config);
   const row = await tracker.startRun({
     experiment: `unigrad-${config.preset}`,
@@ -54,8 +81,10 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
       trunk = await baselineTrunk(baseline, config, log);
       source = `baseline ${baseline}`;
     } else {
-      const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log });
-      if (pretrained.interrupted) {
+      const start = baseline ? { overwrite: false } : cellStart(config, Boolean(options.force));
+      if (start.resume && log) console.log(`[reproduce] ${experiment.id} seed ${config.seed}: resuming from ${start.resume}`);
+      const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log, stop: options.stop, ...start });
+      if (pretrained.interrupted || options.stop?.requested) {
         await row.end('KILLED');
         return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
       }
@@ -65,6 +94,10 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
     }
     const { result } = await trackedProbe(trunk, config, { tracker, parent: row, tags, source, log });
     trunk.dispose();
+    if (options.stop?.requested) {
+      await row.end('KILLED');
+      return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
+    }
     row.logMetrics(config.probe.epochs, probeMetrics(result));
     await row.end('FINISHED');
     return { rowRunId: row.id, top1: result.best.top1, top5: result.best.top5, interrupted: false };

@@ -21,6 +21,8 @@ export interface CheckpointMeta {
   rng: { seed: number; step: number };
   backend: string;
   savedAt: string;
+  /** Anything else the caller stored (e.g. `trackedRunId`, so a resume continues the same tracked run). */
+  extra?: Record<string, unknown>;
 }
 
 /** The metadata of a checkpoint written by the engine; anything else is an error naming the file. */
@@ -33,17 +35,26 @@ export function pretrainMeta(meta: unknown, path: string): CheckpointMeta {
 }
 
 /** Writes the training state atomically. */
-export function saveTrainingState(path: string, training: Training, state: MethodState, meta: Omit<CheckpointMeta, 'kind' | 'optimizerSteps' | 'rng' | 'backend' | 'savedAt'>): void {
+export function saveTrainingState(
+  path: string,
+  training: Training,
+  state: MethodState,
+  meta: Pick<CheckpointMeta, 'config' | 'step' | 'epoch'> & Record<string, unknown>,
+): void {
+  const { config, step, epoch, ...extra } = meta;
   const tensors: Record<string, tf.Tensor> = { ...training.net.allTensorsForCheckpoint() };
   for (const [k, v] of Object.entries(training.optimizer.state())) tensors[`optim.${k}`] = v;
   for (const [k, v] of Object.entries(state)) if (v) tensors[`state.${k}`] = v;
   const full: CheckpointMeta = {
     kind: 'unigrad-pretrain',
-    ...meta,
+    config,
+    step,
+    epoch,
     optimizerSteps: training.optimizer.stepCount,
-    rng: { seed: meta.config.seed, step: meta.step },
+    rng: { seed: config.seed, step },
     backend: currentBackend()?.name ?? tf.getBackend(),
     savedAt: new Date().toISOString(),
+    extra,
   };
   saveCheckpoint(path, { tensors, meta: full });
 }

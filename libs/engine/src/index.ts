@@ -1,6 +1,7 @@
 // Public API of @unigrad/engine: the pretraining loop and its pure step, the table cells (pretrain → probe →
 // tracking), the probes and baselines, and checkpoint metadata. Apps and tools are thin mains over this.
-export { pretrain, defaultRunName, runDir, scheduleOf, stepSeed, NonFiniteLossError } from './train';
+export { pretrain, defaultRunName, runDir, scheduleOf, stepSeed, NonFiniteLossError, RunExistsError } from './train';
+export { StopRequest, signalExitCode, yieldToEventLoop } from './signals';
 export type { PretrainHooks, PretrainOptions, PretrainResult } from './train';
 export type { StepMetrics } from './metrics';
 export { trainStep, disposeState } from './step';
@@ -19,8 +20,8 @@ export type { TrackedPretrainOptions, TrackedPretrainResult } from './tracked-pr
 export { baselineTrunk, probeLabel, probeTrunk } from './probe';
 export { probeMetrics, trackedProbe } from './tracked-probe';
 export type { TrackedProbeOptions } from './tracked-probe';
-export { cellTags, isComplete, runCell } from './cell';
-export type { CellOutcome } from './cell';
+export { cellStart, cellTags, isComplete, runCell } from './cell';
+export type { CellOutcome, RunCellOptions } from './cell';
 export { runTableCells, selectSeeds } from './table-run';
 export type { CellJob, TableRunOptions, TableRunResult } from './table-run';
 export { Progress, formatDuration } from './progress';

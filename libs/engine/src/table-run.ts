@@ -5,6 +5,7 @@ import type { Experiment } from '@unigrad/experiments';
 import type { Tracker, TrackedRun } from '@unigrad/tracking';
 import { isComplete, runCell, type CellOutcome } from './cell';
 import { formatDuration } from './progress';
+import type { StopRequest } from './signals';
 
 /** `--seeds 2` → the config seed and the next one; `--seeds 42,7` → exactly those. */
 export function selectSeeds(spec: string | undefined, baseSeed: number): number[] {
@@ -31,6 +32,8 @@ export interface TableRunOptions {
   /** Runs already in the store (completed cells are skipped unless `force`). */
   done: TrackedRun[];
   force?: boolean;
+  /** The app's stop request: a signal finishes (and checkpoints) the running cell and launches no more. */
+  stop?: StopRequest;
   log?: (line: string) => void;
 }
 
@@ -55,10 +58,10 @@ export async function runTableCells(options: TableRunOptions): Promise<TableRunR
     const elapsed = (Date.now() - started) / 1000;
     const eta = i > 0 ? formatDuration((elapsed / i) * (todo.length - i)) : '?';
     log(`\n[reproduce] (${i + 1}/${todo.length}) ${job.experiment.id} seed ${job.seed} — elapsed ${formatDuration(elapsed)}, overall ETA ${eta}`);
-    const outcome = await runCell(job.experiment, job.config, options.tracker);
+    const outcome = await runCell(job.experiment, job.config, options.tracker, { stop: options.stop, force: options.force });
     await options.tracker.flush();
     ran.push({ job, outcome });
-    if (outcome.interrupted) {
+    if (outcome.interrupted || options.stop?.requested) {
       log('[reproduce] interrupted: finished cells are kept; run the same command again to continue');
       return { ran, skipped, interrupted: true, seconds: (Date.now() - started) / 1000 };
     }

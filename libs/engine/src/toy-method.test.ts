@@ -57,7 +57,7 @@ describe('a method added through the registry only', () => {
     const experiment = getExperiment('toy-pull:grad-mm');
     const config = resolveConfig(PRESETS.quick, experiment.overrides, { optim: { maxSteps: 3 }, knn: { every: undefined }, probe: { epochs: 1, evalEvery: 1 }, output: { dir: join(dir, 'runs') } });
     const tracker = createTracker({ storeDir: join(dir, 'store'), trackingUri: '' });
-    const outcome = await runCell(experiment, config, tracker, false);
+    const outcome = await runCell(experiment, config, tracker, { log: false });
     await tracker.flush();
     expect(outcome.interrupted).toBe(false);
     expect(outcome.top1).toBeGreaterThan(0.1); // above chance on 10 classes

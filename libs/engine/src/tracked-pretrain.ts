@@ -7,6 +7,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from './datasets';
 import { knnMonitor } from './features';
+import { loadCheckpoint } from '@unigrad/models';
+import { pretrainMeta } from './checkpoint';
+import type { StopRequest } from './signals';
 import { defaultRunName, pretrain, type PretrainResult } from './train';
 
 export interface TrackedPretrainOptions {
@@ -16,6 +19,10 @@ export interface TrackedPretrainOptions {
   /** Extra tags (e.g. unigrad.method / unigrad.variant of the table cell). */
   tags?: Record<string, string>;
   resume?: string;
+  /** Start over in a run directory that already holds a run. */
+  overwrite?: boolean;
+  /** The app's stop request (signals); see signals.ts. */
+  stop?: StopRequest;
   log?: boolean;
 }
 
@@ -38,7 +45,9 @@ export function runTags(config: PretrainConfig): Record<string, string> {
   };
 }
 
-export async function trackedPretrain(config: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
+export async function trackedPretrain(requested: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
+  // A resumed run is the checkpoint's run: its config (not the command line's) is what is tracked and monitored.
+  const config = options.resume ? pretrainMeta(loadCheckpoint(options.resume).meta, options.resume).config : requested;
   const run = await options.tracker.startRun({
     experiment: `unigrad-${config.preset}`,
     runName: `pretrain ${config.name ?? defaultRunName(config)}`,
@@ -51,11 +60,15 @@ export async function trackedPretrain(config: PretrainConfig, options: TrackedPr
   // A signal finishes the step, checkpoints, and returns with interrupted = true; a crash marks the run FAILED.
   let knnTop1: number | null = null;
   const knnEvery = config.knn.every;
-  const train = knnEvery ? await openDataset(config, 'train') : null;
-  const test = knnEvery ? await openDataset(config, 'test') : null;
   try {
+    // Inside the try: a data error after the run was created marks it FAILED.
+    const train = knnEvery ? await openDataset(config, 'train') : null;
+    const test = knnEvery ? await openDataset(config, 'test') : null;
     const result = await pretrain(config, {
       resume: options.resume,
+      overwrite: options.overwrite,
+      stop: options.stop,
+      checkpointMeta: { trackedRunId: run.id },
       log: options.log,
       onStep: (step, metrics) => run.logMetrics(step, { ...metrics }),
       onEpochEnd: async (epoch, step, net) => {

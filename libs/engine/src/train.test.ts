@@ -3,11 +3,11 @@ import { initBackend } from '@unigrad/core';
 import { resolveConfig, type ConfigOverride, type PretrainConfig } from '@unigrad/configs';
 import { listExperiments } from '@unigrad/experiments';
 import { loadCheckpoint } from '@unigrad/models';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { NonFiniteLossError, pretrain } from './train';
+import { NonFiniteLossError, RunExistsError, pretrain, runDir } from './train';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu', log: false });
@@ -66,14 +66,43 @@ describe('pretrain', () => {
     expect(new Set(counts.slice(2)).size).toBe(1);
   });
 
-  it('stops on a non-finite loss with a clear error and leaves the last checkpoint intact', async () => {
+  it('stops on a non-finite loss before the bad update, naming this run\'s last checkpoint, which stays intact', async () => {
     const config = tiny({ method: 'unigrad', optim: { epochs: 2 } });
-    const good = await pretrain({ ...config, optim: { ...config.optim, maxSteps: 8 } }, { log: false });
-    const before = readFileSync(good.checkpointPath);
-    const exploding = { ...config, loss: { ...config.loss, lambda: 1e38 } };
-    await expect(pretrain(exploding, { log: false })).rejects.toThrow(NonFiniteLossError);
-    await expect(pretrain(exploding, { log: false })).rejects.toThrow(/loss is (NaN|-?Infinity) at step 0.*last good checkpoint/s);
-    expect(readFileSync(good.checkpointPath).equals(before)).toBe(true);
+    let before: Buffer | undefined;
+    const run = pretrain(config, {
+      log: false,
+      // After epoch 1's checkpoint, poison the projector's last weight: step 8's loss is NaN.
+      onEpochEnd: (_epoch, _step, net) => {
+        before = readFileSync(join(runDir(config), 'latest.ckpt'));
+        const [, weight] = [...net.onlineParams()].at(-1)!;
+        weight.assign(tf.fill(weight.shape, NaN));
+      },
+    });
+    await expect(run).rejects.toThrow(NonFiniteLossError);
+    await expect(run).rejects.toThrow(new RegExp(`loss is NaN at step 8.*last good checkpoint is ${join(runDir(config), 'latest.ckpt')}`, 's'));
+    expect(readFileSync(join(runDir(config), 'latest.ckpt')).equals(before!)).toBe(true);
+  });
+
+  it('never overwrites an earlier run without --overwrite; --resume continues it', async () => {
+    const config = tiny({ method: 'simclr', optim: { maxSteps: 3 } });
+    const first = await pretrain(config, { log: false });
+    await expect(pretrain(config, { log: false })).rejects.toThrow(RunExistsError);
+    await expect(pretrain(config, { log: false })).rejects.toThrow(/already holds a run: continue it with --resume .*latest.ckpt, start over with --overwrite/);
+    const again = await pretrain(config, { log: false, overwrite: true });
+    expect(again.steps).toBe(3);
+    expect(readFileSync(first.metricsPath, 'utf8').trim().split('\n')).toHaveLength(4); // header + 3 steps, not 6
+  });
+
+  it('truncates metrics.csv to the checkpoint on resume (no duplicate steps) and removes orphan temp files', async () => {
+    const config = tiny({ method: 'unigrad' });
+    const first = await pretrain(config, { log: false, stopAfterSteps: 8 });
+    // A crash after step 10: rows the checkpoint (step 8) does not cover, and a half-written temp file.
+    appendFileSync(first.metricsPath, '9,1,0,0,0,0,0,0\n10,1,0,0,0,0,0,0\n');
+    writeFileSync(join(first.outDir, '.latest.ckpt.12345.1700000000000.tmp'), 'partial');
+    await pretrain(config, { log: false, resume: first.checkpointPath });
+    const steps = readFileSync(first.metricsPath, 'utf8').trim().split('\n').slice(1).map((row) => Number(row.split(',')[0]));
+    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    expect(readdirSync(first.outDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
   it('is deterministic for a seed on the cpu backend', async () => {

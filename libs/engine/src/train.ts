@@ -5,11 +5,13 @@ import { Rng } from '@unigrad/core';
 import type { PretrainConfig } from '@unigrad/configs';
 import { batches, batchesPerEpoch, disposeBatch, type Dataset } from '@unigrad/data';
 import { loadCheckpoint, type SiameseNet } from '@unigrad/models';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileAtomic } from '@unigrad/core';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pretrainMeta, restoreTrainingState, saveTrainingState } from './checkpoint';
 import { openDataset } from './datasets';
 import { Progress } from './progress';
+import { StopRequest, yieldToEventLoop } from './signals';
 import type { StepMetrics } from './metrics';
 import { buildTraining, disposeTraining } from './setup';
 import { disposeState, trainStep } from './step';
@@ -25,10 +27,16 @@ export interface PretrainHooks {
 export interface PretrainOptions extends PretrainHooks {
   /** Checkpoint to continue from (its config is used; the run continues exactly). */
   resume?: string;
+  /** Start over in a run directory that already holds a run (its checkpoint and metrics are replaced). */
+  overwrite?: boolean;
   /** Print progress (default true). */
   log?: boolean;
   /** Stop (checkpointed, as on a signal) once this many steps are done; the config is unchanged, so --resume continues. */
   stopAfterSteps?: number;
+  /** Shared stop request (the app's signal handling); without one, pretrain handles SIGINT/SIGTERM itself while it runs. */
+  stop?: StopRequest;
+  /** Extra checkpoint metadata (e.g. the tracked run id, so a resume continues the same run). */
+  checkpointMeta?: Record<string, unknown>;
 }
 
 export interface PretrainResult {
@@ -49,6 +57,29 @@ export class NonFiniteLossError extends Error {
     );
     this.name = 'NonFiniteLossError';
   }
+}
+
+/** A new run would overwrite an earlier one's directory. */
+export class RunExistsError extends Error {
+  constructor(dir: string) {
+    super(
+      `run directory ${dir} already holds a run: continue it with --resume ${join(dir, 'latest.ckpt')}, ` +
+        `start over with --overwrite, or choose another --name`,
+    );
+    this.name = 'RunExistsError';
+  }
+}
+
+/** Removes temp files an interrupted atomic write left behind (`.<name>.<pid>.<time>.tmp`). */
+function removeOrphanTempFiles(dir: string): void {
+  for (const file of readdirSync(dir)) if (/^\..+\.\d+\.\d+\.tmp$/.test(file)) rmSync(join(dir, file), { force: true });
+}
+
+/** Keeps the header and the rows of steps <= `step` (a resumed run rewrites what came after its checkpoint). */
+function truncateMetrics(path: string, step: number): void {
+  if (!existsSync(path)) return;
+  const [header, ...rows] = readFileSync(path, 'utf8').split('\n').filter(Boolean);
+  writeFileAtomic(path, [header, ...rows.filter((row) => Number(row.split(',')[0]) <= step)].join('\n') + '\n');
 }
 
 export function runDir(config: PretrainConfig): string {
@@ -87,7 +118,13 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
   mkdirSync(outDir, { recursive: true });
   const checkpointPath = join(outDir, 'latest.ckpt');
   const metricsPath = join(outDir, 'metrics.csv');
-  writeFileSync(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
+  removeOrphanTempFiles(outDir);
+  if (!resumed && (existsSync(checkpointPath) || existsSync(metricsPath))) {
+    if (!options.overwrite) throw new RunExistsError(outDir);
+    rmSync(checkpointPath, { force: true });
+    rmSync(metricsPath, { force: true });
+  }
+  writeFileAtomic(join(outDir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 
   // ---- data, network, method, optimizer, schedules ----
   const train: Dataset = await openDataset(config, 'train');
@@ -104,19 +141,15 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
     state = restoreTrainingState(resumed, resumedMeta, training);
     step = resumedMeta.step;
   }
-  const saveCheckpointNow = (epochOfNextStep: number) => saveTrainingState(checkpointPath, training, state, { config, step, epoch: epochOfNextStep });
+  const saveCheckpointNow = (epochOfNextStep: number) =>
+    saveTrainingState(checkpointPath, training, state, { ...resumedMeta?.extra, ...options.checkpointMeta, config, step, epoch: epochOfNextStep });
 
-  // ---- signals: finish the current step, checkpoint, then stop ----
-  let stopRequested: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) process.exit(130); // a second Ctrl-C leaves at once (the last checkpoint is intact)
-    stopRequested = signal;
-    if (log) console.error(`\n[pretrain] ${signal}: finishing this step and writing a checkpoint…`);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // ---- signals: the first finishes the current step, checkpoints, then stops; a second leaves at once ----
+  const stop = options.stop ?? new StopRequest('pretrain').install(log);
+  let budgetReached = false;
 
   if (!existsSync(metricsPath) || step === 0) writeFileSync(metricsPath, 'step,epoch,loss,pos_sim,lr,ema_momentum,embedding_std,images_per_s\n');
+  else truncateMetrics(metricsPath, step);
   if (log) {
     console.log(
       `[pretrain] ${config.method} form=${config.form} target=${config.target}${config.cutmix ? ' +cutmix' : ''} ` +
@@ -128,7 +161,7 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
   let finalMetrics: StepMetrics | null = null;
 
   try {
-    for (let epoch = Math.floor(step / stepsPerEpoch); step < totalSteps && !stopRequested; epoch++) {
+    for (let epoch = Math.floor(step / stepsPerEpoch); step < totalSteps && !stop.requested && !budgetReached; epoch++) {
       const epochBatches = batches(train, {
         batchSize: config.optim.batchSize,
         seed: config.seed,
@@ -165,19 +198,20 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
         appendFileSync(metricsPath, [step, epoch, ...Object.values(metrics)].join(',') + '\n');
         progress.update(step, metrics);
         if (step % config.output.logEvery === 0 || step === totalSteps) await options.onStep?.(step, metrics);
-        if (options.stopAfterSteps !== undefined && step >= options.stopAfterSteps) stopRequested ??= 'SIGTERM';
-        if (step >= totalSteps || stopRequested) break;
+        if (options.stopAfterSteps !== undefined && step >= options.stopAfterSteps) budgetReached = true;
+        // One turn of the event loop per step: signals, tracking deliveries and timers run between steps.
+        await yieldToEventLoop();
+        if (step >= totalSteps || stop.requested || budgetReached) break;
       }
       const epochDone = step % stepsPerEpoch === 0 || step >= totalSteps;
       saveCheckpointNow(epochDone ? epoch + 1 : epoch);
       if (epochDone) await options.onEpochEnd?.(epoch, step, net);
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    if (!options.stop) stop.uninstall();
     progress.done();
     disposeState(state);
     disposeTraining(training);
   }
-  return { outDir, checkpointPath, metricsPath, steps: step, finalMetrics, interrupted: stopRequested !== null };
+  return { outDir, checkpointPath, metricsPath, steps: step, finalMetrics, interrupted: stop.requested || budgetReached };
 }

@@ -98,5 +98,17 @@ describe('checkpoint files', () => {
     });
     it('data truncated', () => expectError(variant('short.ckpt', bytes.subarray(0, bytes.byteLength - 4)), /data length mismatch: header announces \d+ bytes .* file has \d+/));
     it('trailing bytes', () => expectError(variant('long.ckpt', Buffer.concat([bytes, Buffer.alloc(8)])), /data length mismatch/));
+    it('one flipped bit in the tensor data fails the checksum', () => {
+      const copy = Buffer.from(bytes);
+      copy[copy.byteLength - 3] ^= 0x01;
+      expectError(variant('flip-data.ckpt', copy), /checksum mismatch.*corrupt/);
+    });
+    it('one changed character in the metadata fails the checksum', () => {
+      const copy = Buffer.from(bytes);
+      const at = copy.indexOf('"meta"');
+      const digit = copy.indexOf('1', at); // a digit inside the metadata, still valid JSON after the change
+      copy[digit] = '2'.charCodeAt(0);
+      expectError(variant('flip-meta.ckpt', copy), /checksum mismatch/);
+    });
   });
 });

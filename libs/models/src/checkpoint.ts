@@ -7,18 +7,24 @@
 //                 byteLength}], meta }
 //   zero padding to a multiple of 8, then `dataBytes` bytes of raw little-endian tensor data; each tensor's
 //   offset is relative to the start of that data block.
+// Version 2 adds `sha256` to the header: the SHA-256 of the whole file with the 64 hex digits of that field
+// written as zeros, so a flipped byte anywhere (tensors, metadata, padding) fails the load. Version 1 files
+// (no checksum) are still read.
 // The reader checks the magic, that the header fits in the file, that every tensor's byte length matches its
 // shape and lies inside the data block, and that the file has exactly the announced data length, so a
 // truncated or foreign file fails loudly, naming the file.
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '@unigrad/core';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { endianness } from 'node:os';
 
 const MAGIC = 'UGCKPT01';
 const PREAMBLE_BYTES = 12;
 const FORMAT = 'unigrad-checkpoint';
-const VERSION = 1;
+const VERSION = 2;
+const CHECKSUM_FIELD = '"sha256":"';
+const ZERO_DIGEST = '0'.repeat(64);
 
 export type CheckpointDtype = 'float32' | 'int32';
 
@@ -47,6 +53,12 @@ interface Header {
   dataBytes: number;
   tensors: TensorEntry[];
   meta: unknown;
+  /** Version 2: SHA-256 (hex) of the file with this field's digits zeroed. */
+  sha256?: string;
+}
+
+function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 export class CheckpointError extends Error {
@@ -86,7 +98,8 @@ export function saveCheckpoint(path: string, checkpoint: { tensors: Record<strin
     payloads.push(bytes);
     offset = align8(offset + bytes.byteLength);
   }
-  const header: Header = { format: FORMAT, version: VERSION, dataBytes: offset, tensors: entries, meta: checkpoint.meta };
+  // The checksum field comes first, so its position does not depend on what the metadata contains.
+  const header: Header = { sha256: ZERO_DIGEST, format: FORMAT, version: VERSION, dataBytes: offset, tensors: entries, meta: checkpoint.meta };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const dataStart = align8(PREAMBLE_BYTES + headerBytes.byteLength);
   const file = Buffer.alloc(dataStart + offset); // zero-filled, so the padding is deterministic
@@ -94,6 +107,8 @@ export function saveCheckpoint(path: string, checkpoint: { tensors: Record<strin
   file.writeUInt32LE(headerBytes.byteLength, 8);
   headerBytes.copy(file, PREAMBLE_BYTES);
   entries.forEach((e, i) => file.set(payloads[i], dataStart + e.offset));
+  const digestAt = PREAMBLE_BYTES + 1 + CHECKSUM_FIELD.length;
+  file.write(sha256Hex(file), digestAt, 'latin1');
   writeFileAtomic(path, file);
 }
 
@@ -125,11 +140,24 @@ export function loadCheckpoint(path: string): Checkpoint {
   if (header === null || typeof header !== 'object' || header.format !== FORMAT || !Array.isArray(header.tensors) || !Number.isInteger(header.dataBytes)) {
     throw new CheckpointError(path, 'header lacks format/tensors/dataBytes: corrupt file');
   }
-  if (header.version !== VERSION) throw new CheckpointError(path, `format version ${header.version} is not supported (this reader knows ${VERSION})`);
+  if (header.version !== VERSION && header.version !== 1) throw new CheckpointError(path, `format version ${header.version} is not supported (this reader knows 1 and ${VERSION})`);
   const dataStart = align8(PREAMBLE_BYTES + headerLength);
   const found = file.byteLength - dataStart;
   if (found !== header.dataBytes) {
     throw new CheckpointError(path, `data length mismatch: header announces ${header.dataBytes} bytes of tensor data, file has ${found} (truncated or corrupt)`);
+  }
+  if (header.version === VERSION) {
+    const digestAt = PREAMBLE_BYTES + 1 + CHECKSUM_FIELD.length;
+    const stored = file.toString('latin1', digestAt, digestAt + 64);
+    if (file.toString('latin1', PREAMBLE_BYTES + 1, digestAt) !== CHECKSUM_FIELD || stored !== header.sha256) {
+      throw new CheckpointError(path, 'header has no checksum where version 2 puts it: corrupt file');
+    }
+    const zeroed = Buffer.from(file);
+    zeroed.write(ZERO_DIGEST, digestAt, 'latin1');
+    const actual = sha256Hex(zeroed);
+    if (actual !== stored) {
+      throw new CheckpointError(path, `checksum mismatch (file sha256 ${actual.slice(0, 12)}…, header says ${stored.slice(0, 12)}…): the file is corrupt; use an earlier checkpoint or rerun`);
+    }
   }
 
   const tensors: Record<string, StoredTensor> = {};
