@@ -1,8 +1,11 @@
-// CutMix on a batch of online views (this project's reading for UniGrad + CutMix; see
-// experiments/unigrad-cutmix-grad-mm.ts): image i receives a box pasted from image perm(i); λ_i is the fraction of
-// image i that stays its own, recomputed from the box actually pasted after clipping to the image.
+// CutMix on a batch of online views (this project's reading for UniGrad + CutMix, the official code has none,
+// spec §4.4): image i receives a box pasted from image perm(i); λ_i is the fraction of image i that stays its own,
+// recomputed from the box actually pasted after clipping to the image. The momentum encoder sees the unmixed views
+// (F is built from clean targets); the positive of mixed online view 1 is normalize(λ_i·t2_i + (1 − λ_i)·t2_perm(i)),
+// t2 the unit target of view 2 (cutmixPositives), and symmetrically for view 2.
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@unigrad/core';
+import { mixTargets, normalizeRows } from '@unigrad/losses';
 
 export interface CutMixDraw {
   /** Source image of the pasted box, per sample. */
@@ -52,4 +55,15 @@ export function applyCutMix(images: tf.Tensor4D, draw: CutMixDraw): tf.Tensor4D 
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), high);
+}
+
+/**
+ * The positives of the two CutMixed online views, by the one convention of LossInputs.mixedPositives: online view 1
+ * (image i mixed with perm1(i)) is pulled toward view 2's unit target mixed the same way, and vice versa.
+ */
+export function cutmixPositives(p1m: tf.Tensor2D, p2m: tf.Tensor2D, draw1: CutMixDraw, draw2: CutMixDraw): { forView1: tf.Tensor2D; forView2: tf.Tensor2D } {
+  return tf.tidy(() => ({
+    forView1: mixTargets(normalizeRows(p2m), draw1.perm, draw1.lam),
+    forView2: mixTargets(normalizeRows(p1m), draw2.perm, draw2.lam),
+  }));
 }

@@ -1,7 +1,7 @@
 // Frozen-trunk features of a dataset, with the evaluation transform (spec §8), for the kNN monitor and the probes.
 import * as tf from '@tensorflow/tfjs';
 import { batches, evalTransform, type Dataset } from '@unigrad/data';
-import { extractFeatures, knnAccuracy, type FeatureSet, type TopKResult } from '@unigrad/eval';
+import { effectiveRank, extractFeatures, knnAccuracy, type FeatureSet, type TopKResult } from '@unigrad/eval';
 import type { Network } from '@unigrad/models';
 
 /**
@@ -20,14 +20,16 @@ export async function datasetFeatures(trunk: Network, dataset: Dataset, imageSiz
   return extractFeatures(trunk, source, { transform: evalImageTransform(dataset, imageSize), chunkSize: 256 });
 }
 
-/** The kNN monitor (spec §7.2: k 200, T 0.1, cosine on trunk features): train bank vs test queries. */
+/** The kNN monitor (spec §7.2: k 200, T 0.1, cosine on trunk features): train bank vs test queries; plus RankMe of the bank. */
 export async function knnMonitor(
   trunk: Network,
   train: Dataset,
   test: Dataset,
   options: { imageSize: number; bankSize?: number; querySize?: number; k: number; temperature: number; seed: number },
-): Promise<TopKResult> {
+): Promise<TopKResult & { rankMe: number }> {
   const bank = await datasetFeatures(trunk, train, options.imageSize, options.bankSize, options.seed);
   const queries = await datasetFeatures(trunk, test, options.imageSize, options.querySize, options.seed);
-  return knnAccuracy(bank, queries, { numClasses: train.classes.length, k: options.k, temperature: options.temperature });
+  const accuracy = knnAccuracy(bank, queries, { numClasses: train.classes.length, k: options.k, temperature: options.temperature });
+  // The collapse signal on the same bank features: effective rank (RankMe) of the frozen trunk's representation.
+  return { ...accuracy, rankMe: effectiveRank(bank) };
 }

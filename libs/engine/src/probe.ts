@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Rng } from '@unigrad/core';
 import type { PretrainConfig } from '@unigrad/configs';
-import { augment, batches, linearTrainAugment, moco2Augment, type Dataset } from '@unigrad/data';
+import { augment, batches, linearTrainAugment, type Dataset } from '@unigrad/data';
+import { warmupCosineLr } from '@unigrad/optimizers';
 import {
   LinearHead,
   pixelTrunk,
@@ -18,6 +19,8 @@ import type { BaselineKind } from '@unigrad/experiments';
 import { openDataset } from './datasets';
 import { datasetFeatures, evalImageTransform } from './features';
 import { trunkConfigFor } from './setup';
+import { scheduleOf } from './train';
+import { augmentConfigFor } from './views';
 
 /** Which probe ran, as the results table shows it (e.g. "fast-lars-30ep"). */
 export function probeLabel(config: PretrainConfig): string {
@@ -62,7 +65,8 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
 /**
  * The encoder of a baseline, on the same data and architecture as the SSL runs:
  * raw = identity on pixels; random = a fresh trunk (same seed rule); supervised = that trunk trained end to end
- * with labels for the preset's pretraining epochs, on one MoCo-v2-augmented view per image.
+ * with labels under the same views (the config's augmentation, one view per image), epochs, optimizer and per-step
+ * warm-up + cosine schedule as the SSL runs: an upper bound trained as the methods it bounds.
  */
 export async function baselineTrunk(kind: BaselineKind, config: PretrainConfig, log = true): Promise<Network> {
   const train: Dataset = await openDataset(config, 'train');
@@ -70,14 +74,23 @@ export async function baselineTrunk(kind: BaselineKind, config: PretrainConfig, 
   const trunk = createTrunk(trunkConfigFor(config), new Rng(config.seed));
   if (kind === 'random') return trunk;
   const head = new LinearHead(trunk.outputDim, train.classes.length, { rng: config.seed });
-  const view = moco2Augment(config.data.imageSize, train.channels, train);
+  const view = augmentConfigFor(config, train);
+  const { stepsPerEpoch, totalSteps } = scheduleOf(config, train.n);
+  const lrAtStep = warmupCosineLr({
+    baseLr: config.optim.baseLr,
+    batchSize: config.optim.batchSize,
+    warmupSteps: Math.min(Math.round(config.optim.warmupEpochs * stepsPerEpoch), totalSteps),
+    totalSteps,
+  });
   let step = 0;
   await trainSupervised(trunk, head, (epoch) => batches(train, { batchSize: config.optim.batchSize, seed: config.seed, epoch, dropLast: true, subset: config.data.subset }), {
     numClasses: train.classes.length,
     epochs: config.optim.epochs,
     batchSize: config.optim.batchSize,
     baseLr: config.optim.baseLr,
+    momentum: config.optim.momentum,
     weightDecay: config.optim.weightDecay,
+    lrAtStep,
     transform: (x) => augment(x as tf.Tensor4D, view, new Rng(config.seed * 1000003 + step++)),
     onEpoch: log ? (epoch, loss) => console.log(`[supervised] epoch ${epoch}: loss ${loss.toFixed(4)}`) : undefined,
   });

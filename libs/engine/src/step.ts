@@ -3,8 +3,8 @@
 // trains. It takes ownership of the two views and returns the method's next state (F, queue).
 import * as tf from '@tensorflow/tfjs';
 import type { Rng } from '@unigrad/core';
-import { mixTargets, type LossInputs, type MethodState } from '@unigrad/losses';
-import { applyCutMix, drawCutMix } from './cutmix';
+import type { LossInputs, MethodState } from '@unigrad/losses';
+import { applyCutMix, cutmixPositives, drawCutMix } from './cutmix';
 import type { StepContext } from './setup';
 
 export interface StepSchedule {
@@ -49,8 +49,8 @@ export async function trainStep(ctx: StepContext, views: [tf.Tensor4D, tf.Tensor
     const draw2 = drawCutMix(n, h, w, schedule.rng);
     online1 = applyCutMix(view1, draw1);
     online2 = applyCutMix(view2, draw2);
-    // View 1's positive is the target of view 2 (and vice versa), mixed with the same permutation and λ.
-    mixedPositives = { p1: mixTargets(p2m!, draw1.perm, draw1.lam), p2: mixTargets(p1m!, draw2.perm, draw2.lam) };
+    // Online view 1's positive is view 2's unit target mixed like view 1 (and vice versa).
+    mixedPositives = cutmixPositives(p1m!, p2m!, draw1, draw2);
   }
 
   // Online forward + loss under the tape; posSim, the embedding std and the new state are kept out of it.
@@ -79,7 +79,7 @@ export async function trainStep(ctx: StepContext, views: [tf.Tensor4D, tf.Tensor
     ctx.optimizer.step(ctx.params, named, schedule.lr);
   }
   tf.dispose([numbers, value, ...Object.values(grads), view1, view2, p1m, p2m, kept.posSim, kept.embeddingStd]);
-  if (ctx.cutmix) tf.dispose([online1, online2, mixedPositives!.p1, mixedPositives!.p2]);
+  if (ctx.cutmix) tf.dispose([online1, online2, mixedPositives!.forView1, mixedPositives!.forView2]);
   if (!applied) {
     disposeState(kept.state!, state);
     return { loss, posSim, embeddingStd: embStd, applied, state };

@@ -75,8 +75,8 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
         if (!knnEvery || (epoch + 1) % knnEvery !== 0) return;
         const knn = await knnMonitor(net.encoder, train!, test!, { imageSize: config.data.imageSize, ...config.knn, seed: config.seed });
         knnTop1 = knn.top1;
-        run.logMetrics(step, { knn_top1: knn.top1, knn_top5: knn.top5, epoch: epoch + 1 });
-        if (options.log ?? true) console.log(`\n[pretrain] epoch ${epoch + 1}: kNN top-1 ${(100 * knn.top1).toFixed(2)}%`);
+        run.logMetrics(step, { knn_top1: knn.top1, knn_top5: knn.top5, rankme: knn.rankMe, epoch: epoch + 1 });
+        if (options.log ?? true) console.log(`\n[pretrain] epoch ${epoch + 1}: kNN top-1 ${(100 * knn.top1).toFixed(2)}%, effective rank ${knn.rankMe.toFixed(1)} of ${net.encoder.outputDim}`);
       },
     });
     for (const file of ['config.json', 'metrics.csv']) run.logArtifact(join(result.outDir, file));

@@ -41,6 +41,11 @@ export interface SupervisedOptions {
   weightDecay?: number;
   /** Applied to training images before the trunk (augmentation + normalisation). */
   transform?: ImageTransform;
+  /**
+   * Per-step learning rate (step = optimizer steps so far); replaces the per-epoch cosine, so an upper bound can
+   * train on the same schedule as the SSL runs it bounds. `lr` in the result is then each epoch's first step's.
+   */
+  lrAtStep?: (step: number) => number;
   onEpoch?: (epoch: number, trainLoss: number, lr: number) => void;
 }
 
@@ -68,9 +73,10 @@ export async function trainSupervised(
   const lrAt = cosinePerEpochLr({ baseLr: options.baseLr ?? 0.1, batchSize: options.batchSize, epochs: options.epochs });
   const trainLoss: number[] = [];
   const lrs: number[] = [];
+  let step = 0;
   try {
     for (let e = 0; e < options.epochs; e++) {
-      const lr = lrAt(e);
+      const epochLr = options.lrAtStep ? options.lrAtStep(step) : lrAt(e);
       let lossSum: tf.Tensor = tf.scalar(0);
       let seen = 0;
       for await (const batch of trainBatches(e)) {
@@ -78,6 +84,8 @@ export async function trainSupervised(
           const labels = await labelsOf(batch);
           checkLabels('supervised train labels', labels, options.numClasses);
           const by = tf.tensor1d(labels, 'int32');
+          const lr = options.lrAtStep ? options.lrAtStep(step) : epochLr;
+          step++;
           const loss = supervisedStep(params, optimizer, lr, () => {
             const x = options.transform ? options.transform(batch.x) : batch.x;
             return crossEntropy(head.apply(trunk.apply(x, 'train'), 'train'), by);
@@ -95,8 +103,8 @@ export async function trainSupervised(
       lossSum.dispose();
       if (!Number.isFinite(meanLoss)) throw new Error(`trainSupervised: loss became ${meanLoss} in epoch ${e + 1}; lower baseLr`);
       trainLoss.push(meanLoss);
-      lrs.push(lr);
-      options.onEpoch?.(e + 1, meanLoss, lr);
+      lrs.push(epochLr);
+      options.onEpoch?.(e + 1, meanLoss, epochLr);
     }
   } finally {
     optimizer.dispose();

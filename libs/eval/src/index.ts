@@ -15,3 +15,4 @@ export { evaluateClassifier, trainLinearProbe, trainLinearProbeOnFeatures } from
 export type { PaperProbeData, ProbeEvaluation, ProbeOptions, ProbeProtocol, ProbeResult } from './probe';
 export { pixelTrunk, trainSupervised } from './baselines';
 export type { SupervisedOptions, SupervisedResult } from './baselines';
+export { effectiveRank, singularValues } from './rank';

@@ -1,15 +1,17 @@
-// BYOL. Original: 0.5·mean(−cos(q1, z2m)) + 0.5·mean(−cos(q2, z1m)) with predictor outputs q and EMA targets.
+// BYOL. Original, at BYOL's published scale (spec §5): Σ over both directions of mean_i ‖q̂ − t̂‖² = 2 − 2cos, i.e.
+//   [2 − 2·mean cos(q1, z2m)] + [2 − 2·mean cos(q2, z1m)] = 4 + 4·(SimSiam's 0.5-scaled loss): 4× SimSiam's
+//   gradient, which under SGD is an effective learning rate, so the original column trains at BYOL's own scale.
 // Gradient form: the official DirectPred gradient (spec §3.3), F from the targets.
 import { checkInputs, constant, detachedOnline, normalizeRows, positiveSimilarity, predictorCosineLoss } from './common';
 import { directPredDefaults, directPredGradient } from './directpred';
 import type { LossInputs, LossOutput, Method } from './types';
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
 
 function original(inputs: LossInputs): LossOutput {
   checkInputs('byol', inputs, ['q1', 'q2', 'p1m', 'p2m']);
   const t1 = constant(() => normalizeRows(inputs.p1m as tf.Tensor2D));
   const t2 = constant(() => normalizeRows(inputs.p2m as tf.Tensor2D));
-  const loss = predictorCosineLoss(inputs.q1 as tf.Tensor2D, t2, inputs.q2 as tf.Tensor2D, t1);
+  const loss = tf.add(4, tf.mul(4, predictorCosineLoss(inputs.q1 as tf.Tensor2D, t2, inputs.q2 as tf.Tensor2D, t1))) as tf.Scalar;
   const { s1, s2 } = detachedOnline(inputs);
   return { loss, posSim: positiveSimilarity(s1, t2, s2, t1), state: {} };
 }

@@ -1,9 +1,11 @@
-// Targets for UniGrad + CutMix: a CutMix image made from samples i and perm(i) with area ratio lam_i (of sample
-// i) gets the positive lam_i·zt_i + (1 − lam_i)·zt_perm(i). Pass the result as LossInputs.mixedPositives.
+// Targets for UniGrad + CutMix: an online CutMix image made from samples i and perm(i) with area ratio lam_i (of
+// sample i) gets the positive normalize(lam_i·zt_i + (1 − lam_i)·zt_perm(i)), zt the OTHER view's unit targets.
+// Renormalised so the positive is a unit vector like every other target (its cosine with z stays in [−1, 1]).
+// Pass the results as LossInputs.mixedPositives { forView1, forView2 }.
 import * as tf from '@tensorflow/tfjs';
-import { LossInputError, constant } from './common';
+import { LossInputError, constant, normalizeRows } from './common';
 
-/** lam_i·Zt_i + (1 − lam_i)·Zt_perm(i) for every row (a constant). Zt: N×D normalised target embeddings. */
+/** normalize(lam_i·Zt_i + (1 − lam_i)·Zt_perm(i)) for every row (a constant). Zt: N×D unit target embeddings. */
 export function mixTargets(Zt: tf.Tensor2D, perm: Int32Array, lam: Float32Array): tf.Tensor2D {
   const n = Zt.shape[0];
   if (Zt.rank !== 2) throw new LossInputError(`mixTargets: Zt must be N×D, got shape [${Zt.shape.join(', ')}]`);
@@ -17,6 +19,6 @@ export function mixTargets(Zt: tf.Tensor2D, perm: Int32Array, lam: Float32Array)
   return constant(() => {
     const weights = tf.tensor2d(lam, [n, 1], 'float32');
     const partner = tf.gather(Zt, tf.tensor1d(perm, 'int32'));
-    return tf.add(tf.mul(weights, Zt), tf.mul(tf.sub(1, weights), partner)) as tf.Tensor2D;
+    return normalizeRows(tf.add(tf.mul(weights, Zt), tf.mul(tf.sub(1, weights), partner)) as tf.Tensor2D);
   });
 }

@@ -80,12 +80,12 @@ describe.each(['byol', 'simsiam'])('%s gradient form (DirectPred, spec §3.3)', 
   });
 });
 
-describe('original BYOL / SimSiam (0.5·mean(−cos(q1, t2)) + 0.5·mean(−cos(q2, t1)))', () => {
+describe('original BYOL (published Σ(2 − 2cos)) / SimSiam (0.5·mean(−cos(q1, t2)) + 0.5·mean(−cos(q2, t1)))', () => {
   const x = randomInputs(5, 4, 47);
 
-  it('byol: EMA targets; value and d/dq match explicit loops; no gradient into p', () => {
+  it("byol: EMA targets at BYOL's published scale, 4 + 4·SimSiam's; value and d/dq match explicit loops; no gradient into p", () => {
     const out = run('byol', 'original', 'mm', x);
-    const f = (q1: Mat, q2: Mat) => predictorCosineJs(q1, q2, x.p1m, x.p2m);
+    const f = (q1: Mat, q2: Mat) => 4 + 4 * predictorCosineJs(q1, q2, x.p1m, x.p2m);
     expect(out.value).toBeCloseTo(f(x.q1, x.q2), 5);
     expect(maxRelativeError(out.grads.q1 as Mat, finiteDifferenceGrad((q) => f(q, x.q2), x.q1))).toBeLessThan(1e-4);
     expect(maxRelativeError(out.grads.q2 as Mat, finiteDifferenceGrad((q) => f(x.q1, q), x.q2))).toBeLessThan(1e-4);

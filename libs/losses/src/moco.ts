@@ -8,7 +8,9 @@ import * as tf from '@tensorflow/tfjs';
 import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
-const defaults: Hyper = { tau: 0.2, queueSize: 4096 };
+// MoCo's own queue: 65,536 keys (≈5% of ImageNet's 1.28M images). Presets size it to their dataset by the same
+// share (configs/presets.ts, perMethod.moco.queueSize).
+const defaults: Hyper = { tau: 0.2, queueSize: 65536 };
 
 function checkQueue(state: MethodState, dim: number): tf.Tensor2D | undefined {
   const queue = state?.queue;

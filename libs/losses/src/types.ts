@@ -19,11 +19,11 @@ export interface LossInputs {
   q1?: tf.Tensor2D;
   q2?: tf.Tensor2D;
   /**
-   * UniGrad + CutMix only: unit-scale positive targets (see `mixTargets`) that replace the positive term.
-   * `p2` replaces z2m in view 1's gradient (−z2m + λ F z1), `p1` replaces z1m in view 2's. F is still built from the
-   * unmixed targets. Constants.
+   * UniGrad + CutMix only: the positive target of each ONLINE view, replacing the other view's target in its
+   * positive term. `forView1` is what online view 1 is pulled toward (view 2's target, mixed with view 1's CutMix
+   * draw), `forView2` likewise; unit rows (see `mixTargets`), constants. F is still built from the unmixed targets.
    */
-  mixedPositives?: { p1: tf.Tensor2D; p2: tf.Tensor2D };
+  mixedPositives?: { forView1: tf.Tensor2D; forView2: tf.Tensor2D };
 }
 
 /** Checkpointable per-method state. Absent fields mean "first step". */

@@ -83,15 +83,17 @@ describe('unigrad + CutMix (mixedPositives)', () => {
   const perm = new Int32Array([3, 0, 4, 1, 2]);
 
   function withMix(lam: Float32Array) {
-    const mixed = tf.tidy(() => [mixTargets(c(t1), perm, lam).arraySync(), mixTargets(c(t2), perm, lam).arraySync()]);
-    const inputs = { p1: c(x.p1), p2: c(x.p2), p1m: c(x.p1m), p2m: c(x.p2m), mixedPositives: { p1: c(mixed[0]), p2: c(mixed[1]) } };
+    // Online view 1's positive is view 2's target mixed like view 1 (here both views share one draw).
+    const mixed = tf.tidy(() => [mixTargets(c(t2), perm, lam).arraySync(), mixTargets(c(t1), perm, lam).arraySync()]);
+    const inputs = { p1: c(x.p1), p2: c(x.p2), p1m: c(x.p1m), p2m: c(x.p2m), mixedPositives: { forView1: c(mixed[0]), forView2: c(mixed[1]) } };
     return { mixed, inputs };
   }
 
-  it('mixTargets gives lam_i·zt_i + (1 − lam_i)·zt_perm(i)', () => {
+  it('mixTargets gives the unit vector along lam_i·zt_i + (1 − lam_i)·zt_perm(i)', () => {
     const lam = new Float32Array([1, 0, 0.25, 0.5, 0.75]);
     const got = tf.tidy(() => mixTargets(c(t1), perm, lam).arraySync());
-    const expected = t1.map((r, i) => r.map((v, j) => lam[i] * v + (1 - lam[i]) * t1[perm[i]][j]));
+    const expected = normalizeRowsJs(t1.map((r, i) => r.map((v, j) => lam[i] * v + (1 - lam[i]) * t1[perm[i]][j])));
+    for (const row of got) expect(Math.hypot(...row)).toBeCloseTo(1, 6);
     expect(maxRelativeError(got, expected)).toBeLessThan(1e-6);
     expect(() => mixTargets(c(t1), new Int32Array([0, 1]), lam)).toThrow(/one entry per row/);
     expect(() => mixTargets(c(t1), new Int32Array([0, 1, 2, 3, 9]), lam)).toThrow(/perm\[4\] = 9/);
@@ -113,7 +115,7 @@ describe('unigrad + CutMix (mixedPositives)', () => {
     const { getMethod } = await import('./registry');
     const { mixed, inputs } = withMix(new Float32Array([0.9, 0.3, 0.6, 0.1, 0.5]));
     const out = evaluateWithInputGradients(getMethod('unigrad'), 'grad', 'mm', inputs);
-    const ref = closedForm(uniGradClosed(correlationJs(t1, t2), mixed[0], mixed[1], 100), x.p1, x.p2);
+    const ref = closedForm(uniGradClosed(correlationJs(t1, t2), mixed[1], mixed[0], 100), x.p1, x.p2);
     expect(maxRelativeError(out.grads.p1 as Mat, ref.g1)).toBeLessThan(1e-4);
     expect(maxRelativeError(out.grads.p2 as Mat, ref.g2)).toBeLessThan(1e-4);
     expect(() => run('simclr', 'grad', 'mm', x) && evaluateWithInputGradients(getMethod('simclr'), 'grad', 'mm', inputs)).toThrow(/only supported by the unigrad/);

@@ -25,9 +25,9 @@ function gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hy
   const previousF = checkF('unigrad', state, z1.shape[1]);
   const F = constant(() => updateF(previousF, targetCorrelation(t1, t2), rho));
 
-  // Positives: the other view's target, or the CutMix-mixed targets.
-  let pos1 = t1;
-  let pos2 = t2;
+  // Positive of online view 1: view 2's target (or, with CutMix, view 2's target mixed like view 1); and vice versa.
+  let positive1 = t2;
+  let positive2 = t1;
   const mixed = inputs.mixedPositives;
   if (mixed) {
     for (const [key, m] of Object.entries(mixed)) {
@@ -35,12 +35,12 @@ function gradient(inputs: LossInputs, target: TargetMode, state: MethodState, hy
         throw new LossInputError(`unigrad: mixedPositives.${key} must be N×D like p1 ([${z1.shape.join(', ')}])`);
       }
     }
-    pos1 = constant(() => mixed.p1.clone());
-    pos2 = constant(() => mixed.p2.clone());
+    positive1 = constant(() => mixed.forView1.clone());
+    positive2 = constant(() => mixed.forView2.clone());
   }
-  const G1 = constant(() => tf.add(tf.neg(pos2), tf.matMul(s1, F).mul(lambda)) as tf.Tensor2D);
-  const G2 = constant(() => tf.add(tf.neg(pos1), tf.matMul(s2, F).mul(lambda)) as tf.Tensor2D);
-  return { loss: surrogate(G1, z1, G2, z2), posSim: positiveSimilarity(s1, pos2, s2, pos1), state: { F } };
+  const G1 = constant(() => tf.add(tf.neg(positive1), tf.matMul(s1, F).mul(lambda)) as tf.Tensor2D);
+  const G2 = constant(() => tf.add(tf.neg(positive2), tf.matMul(s2, F).mul(lambda)) as tf.Tensor2D);
+  return { loss: surrogate(G1, z1, G2, z2), posSim: positiveSimilarity(s1, positive1, s2, positive2), state: { F } };
 }
 
 export const unigrad: Method = {
