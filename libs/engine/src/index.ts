@@ -25,3 +25,5 @@ export type { CellOutcome, RunCellOptions } from './cell';
 export { runTableCells, selectSeeds } from './table-run';
 export type { CellJob, TableRunOptions, TableRunResult } from './table-run';
 export { Progress, formatDuration } from './progress';
+export { elementCommand, submitTableToSlurm } from './slurm-table';
+export type { SlurmTableOptions } from './slurm-table';
