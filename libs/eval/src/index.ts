@@ -1,5 +1,6 @@
-// Public API of @unigrad/eval: frozen features, the linear probe (fast and paper protocols), top-k, the kNN
-// monitor and the baselines (raw pixels, random encoder, supervised).
+// Public API of @unigrad/eval: frozen features, feature standardisation, the linear probes (the converged
+// logistic-regression probe with validation selection; the LARS probe in its fast and paper protocols), top-k, the
+// kNN monitor and the baselines (raw pixels, random encoder, supervised).
 export type { BatchSource, FeatureSet, ImageTransform, LabeledBatch } from './batches';
 export { extractFeatures } from './features';
 export type { ExtractOptions } from './features';
@@ -12,7 +13,22 @@ export { LinearHead } from './linear-head';
 export type { LinearHeadOptions } from './linear-head';
 export { crossEntropy } from './train-step';
 export { evaluateClassifier, trainLinearProbe, trainLinearProbeOnFeatures } from './probe';
-export type { PaperProbeData, ProbeEvaluation, ProbeOptions, ProbeProtocol, ProbeResult } from './probe';
+export type { FeatureProbeOptions, PaperProbeData, ProbeEvaluation, ProbeOptions, ProbeProtocol, ProbeResult } from './probe';
+export { fitStandardizer, standardizeFeatures } from './standardize';
+export type { FeatureStandardizer, StandardizeOptions } from './standardize';
+export { minimizeLbfgs } from './lbfgs';
+export type { LbfgsOptions, LbfgsResult, LbfgsStopReason, Objective } from './lbfgs';
+export { evaluateLogistic, fitLogisticRegression, logisticScores } from './logistic';
+export type { LogisticFit, LogisticFitOptions, LogisticFitSummary, LogisticModel } from './logistic';
+export { DEFAULT_L2_GRID, evaluateLogisticProbe, fitLogisticProbe, reexpress, selectLogisticProbe, splitValidation } from './logistic-probe';
+export type {
+  LogisticProbe,
+  LogisticProbeFitEvent,
+  LogisticProbeGridEntry,
+  LogisticProbeOptions,
+  LogisticProbeResult,
+  ValidationSplit,
+} from './logistic-probe';
 export { pixelTrunk, trainSupervised } from './baselines';
 export type { SupervisedOptions, SupervisedResult } from './baselines';
 export { effectiveRank, singularValues } from './rank';

@@ -19,6 +19,7 @@ import {
   labelsOf,
 } from './batches';
 import { LinearHead } from './linear-head';
+import { StandardizeOptions, fitStandardizer, standardizeFeatures } from './standardize';
 import { crossEntropy, supervisedStep } from './train-step';
 
 export type ProbeProtocol = 'fast' | 'paper';
@@ -66,6 +67,16 @@ export interface ProbeResult {
   trainLoss: number[];
   /** Learning rate of each epoch. */
   lr: number[];
+}
+
+/** Options of the fast (cached-feature) LARS probe: the paper's, plus optional feature standardisation. */
+export interface FeatureProbeOptions extends ProbeOptions {
+  /**
+   * Standardise train and test features with the training split's per-dimension mean and std (fitStandardizer)
+   * before the head sees them, so LARS steps no longer depend on each input dimension's scale. Default false
+   * (the features as given, as in the paper protocol).
+   */
+  standardize?: boolean | StandardizeOptions;
 }
 
 interface ProbeSetup {
@@ -120,13 +131,22 @@ function evaluateHeadOnFeatures(head: LinearHead, test: FeatureSet, numClasses: 
 /**
  * The fast protocol: the same head, optimizer and schedule as the paper, trained on cached frozen features
  * (`extractFeatures`). Shuffled each epoch with a seeded `Rng`; the last partial batch is kept (PyTorch default).
+ * With `standardize`, both sets are first standardised with the training statistics.
+ *
+ * Note: `best` is the best evaluation on `test` (the paper's `best_acc1`), i.e. chosen on the test set; for a
+ * number selected without the test set use `fitLogisticProbe` (logistic-probe.ts).
  */
-export async function trainLinearProbeOnFeatures(train: FeatureSet, test: FeatureSet, options: ProbeOptions): Promise<ProbeResult> {
+export async function trainLinearProbeOnFeatures(train: FeatureSet, test: FeatureSet, options: FeatureProbeOptions): Promise<ProbeResult> {
   checkFeatureSet('probe train features', train);
   checkFeatureSet('probe test features', test);
   if (train.dim !== test.dim) throw new Error(`probe: train dim ${train.dim} differs from test dim ${test.dim}`);
   checkLabels('probe train labels', train.labels, options.numClasses);
   checkLabels('probe test labels', test.labels, options.numClasses);
+  if (options.standardize) {
+    const standardizer = fitStandardizer(train, options.standardize === true ? {} : options.standardize);
+    train = standardizeFeatures(train, standardizer);
+    test = standardizeFeatures(test, standardizer);
+  }
   const { head, optimizer, lrAt, evalEvery } = setupProbe(train.dim, options);
   const shuffleRng = new Rng((options.seed ?? 0) ^ 0x5eed);
   const x = tf.tensor2d(train.features, [train.count, train.dim]);
