@@ -103,8 +103,12 @@ export const configSchema = z.strictObject({
     .prefault({}),
   probe: z
     .strictObject({
-      kind: z.enum(['fast', 'paper']).default('fast').describe("'fast' = LARS on cached frozen features; 'paper' = augmented batches through the frozen trunk (spec §8)"),
-      epochs: positiveInt().default(30).describe('probe epochs'),
+      kind: z
+        .enum(['logistic', 'fast', 'paper'])
+        .default('logistic')
+        .describe("'logistic' = standardised features, logistic regression to convergence (L-BFGS), L2 chosen on a validation split of train; 'fast' = LARS on cached features; 'paper' = the official LARS protocol (spec §8)"),
+      l2Grid: z.array(z.number().min(0)).min(1).optional().describe("logistic: L2 strengths tried on the validation split; absent = libs/eval's DEFAULT_L2_GRID"),
+      epochs: positiveInt().default(30).describe('probe epochs (LARS probes)'),
       baseLr: z.number().positive().default(0.1).describe('probe lr = baseLr × batchSize / 256'),
       batchSize: positiveInt().default(256).describe('probe batch'),
       evalEvery: positiveInt().default(10).describe('evaluate every N probe epochs'),

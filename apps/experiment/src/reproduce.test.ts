@@ -31,13 +31,13 @@ describe('npm run reproduce -- --preset quick', () => {
   it('runs cells end to end, writes the table, and skips completed cells on the next run', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reproduce-'));
     const env = { UNIGRAD_TRACKING_DIR: join(dir, 'store') };
-    const args = ['--preset', 'quick', '--rows', 'unigrad:grad-mm,baseline-raw:baseline', '--optim.maxSteps', '3', '--output.dir', join(dir, 'runs'), '--table-out', dir];
+    const args = ['--preset', 'quick', '--rows', 'unigrad:grad-mm,baseline-random:baseline', '--optim.maxSteps', '3', '--output.dir', join(dir, 'runs'), '--table-out', dir];
     const first = reproduce(args, env);
     expect(first).toMatch(/2 cell runs .* 0 already complete, 2 to run/);
     expect(first).toMatch(/unigrad:grad-mm seed 42: probe top-1 \d+\.\d+%/);
     const table = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
     expect(table).toMatch(/\| UniGrad \|.*\| \d+\.\d+/);
-    expect(table).toMatch(/Baseline: raw pixels \|.*\| \d+\.\d+/);
+    expect(table).toMatch(/Baseline: random encoder \|.*\| \d+\.\d+/);
     expect(table).toMatch(/\| MoCo \|.*not run/);
     expect(existsSync(join(dir, 'results.csv'))).toBe(true);
     expect(existsSync(join(dir, 'runs', 'quick', 'unigrad-grad-mm-seed42', 'latest.ckpt'))).toBe(true);

@@ -34,10 +34,7 @@ async function main(): Promise<void> {
   await tracker.flush();
   loaded.trunk.dispose();
   const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
-  console.log(
-    `[linear-eval] best top-1 ${pct(result.best.top1)} (epoch ${result.best.epoch}), top-5 ${pct(result.best.top5)}; ` +
-      `final top-1 ${pct(result.final.top1)}, top-5 ${pct(result.final.top5)}; run ${runId}`,
-  );
+  console.log(`[linear-eval] ${result.protocol}: top-1 ${pct(result.top1)}, top-5 ${pct(result.top5)} (${result.selection}); run ${runId}`);
 }
 
 main().catch(exitWithError);

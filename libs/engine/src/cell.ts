@@ -98,9 +98,9 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
       await row.end('KILLED');
       return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
     }
-    row.logMetrics(config.probe.epochs, probeMetrics(result));
+    row.logMetrics(0, probeMetrics(result));
     await row.end('FINISHED');
-    return { rowRunId: row.id, top1: result.best.top1, top5: result.best.top5, interrupted: false };
+    return { rowRunId: row.id, top1: result.top1, top5: result.top5, interrupted: false };
   } catch (err) {
     await row.end('FAILED');
     throw err;

@@ -18,6 +18,7 @@ export type { CheckpointMeta } from './checkpoint';
 export { runTags, trackedPretrain } from './tracked-pretrain';
 export type { TrackedPretrainOptions, TrackedPretrainResult } from './tracked-pretrain';
 export { baselineTrunk, probeLabel, probeTrunk } from './probe';
+export type { ProbeReport } from './probe';
 export { probeMetrics, trackedProbe } from './tracked-probe';
 export type { TrackedProbeOptions } from './tracked-probe';
 export { cellStart, cellTags, isComplete, runCell } from './cell';

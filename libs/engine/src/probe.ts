@@ -8,10 +8,12 @@ import { augment, batches, linearTrainAugment, type Dataset } from '@unigrad/dat
 import { warmupCosineLr } from '@unigrad/optimizers';
 import {
   LinearHead,
+  fitLogisticProbe,
   pixelTrunk,
   trainLinearProbe,
   trainLinearProbeOnFeatures,
   trainSupervised,
+  type LogisticProbeFitEvent,
   type ProbeResult,
 } from '@unigrad/eval';
 import { createTrunk, type Network } from '@unigrad/models';
@@ -22,15 +24,65 @@ import { trunkConfigFor } from './setup';
 import { scheduleOf } from './train';
 import { augmentConfigFor } from './views';
 
-/** Which probe ran, as the results table shows it (e.g. "fast-lars-30ep"). */
+/** Which probe ran, as the results table shows it (e.g. "logistic-lbfgs", "fast-lars-20ep"). */
 export function probeLabel(config: PretrainConfig): string {
-  return `${config.probe.kind}-lars-${config.probe.epochs}ep`;
+  return config.probe.kind === 'logistic' ? 'logistic-lbfgs' : `${config.probe.kind}-lars-${config.probe.epochs}ep`;
 }
 
-/** Trains the linear probe of `config.probe` on a frozen trunk; the trunk's variables are never updated. */
-export async function probeTrunk(trunk: Network, config: PretrainConfig, log = true): Promise<ProbeResult> {
+/** What a probe reports, whichever protocol ran. */
+export interface ProbeReport {
+  protocol: string;
+  /** The table's number (fractions): for `logistic` the test set evaluated once; for `fast` the final epoch; for `paper` the best evaluation, as the official protocol reports it. */
+  top1: number;
+  top5: number;
+  /** How `top1` was chosen. */
+  selection: 'test-once' | 'final-epoch' | 'best-epoch';
+  /** Extra numbers for the tracked probe run (validation accuracy, chosen L2, iterations, …). */
+  metrics: Record<string, number>;
+  /** Per-epoch (LARS) or per-grid-point (logistic) series: [x, metrics]. */
+  series: [number, Record<string, number>][];
+}
+
+/**
+ * Trains the linear probe of `config.probe` on a frozen trunk; the trunk's variables are never updated. The probe
+ * always trains on the full training split (data.subset only shortens pretraining).
+ * - `logistic` (fmnist, quick): features standardised with training statistics, multinomial logistic regression
+ *   fitted to convergence with L-BFGS, L2 chosen on a validation split held out of the training set, refit on all
+ *   of it, test evaluated once (libs/eval fitLogisticProbe): no learning rate, no test-set selection, and the
+ *   same fit for raw pixels and a 64-d encoder.
+ * - `fast`: the LARS head on cached features (its final epoch is reported, never the best on test).
+ * - `paper`: the official LARS protocol on augmented batches through the frozen trunk (spec §8), unchanged.
+ */
+export async function probeTrunk(trunk: Network, config: PretrainConfig, log = true): Promise<ProbeReport> {
   const train = await openDataset(config, 'train');
   const test = await openDataset(config, 'test');
+  const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+  if (config.probe.kind === 'logistic') {
+    const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, undefined, config.seed);
+    const testFeatures = await datasetFeatures(trunk, test, config.data.imageSize, undefined, config.seed);
+    const fit = fitLogisticProbe(trainFeatures, testFeatures, {
+      numClasses: train.classes.length,
+      seed: config.seed,
+      l2Grid: config.probe.l2Grid,
+      onFit: log ? (e) => console.log(`[probe] ${describeFit(e)}`) : undefined,
+    });
+    if (log) console.log(`[probe] L2 ${fit.l2} (validation top-1 ${fit.validation ? pct(fit.validation.top1) : 'n/a'}), test top-1 ${pct(fit.test.top1)}, ${fit.converged ? 'converged' : `NOT converged (${fit.stopReason})`} in ${fit.iterations} iterations`);
+    return {
+      protocol: probeLabel(config),
+      top1: fit.test.top1,
+      top5: fit.test.top5,
+      selection: 'test-once',
+      metrics: {
+        probe_val_top1: fit.validation?.top1 ?? NaN,
+        probe_l2: fit.l2,
+        probe_iterations: fit.iterations,
+        probe_train_loss: fit.trainLoss,
+        probe_grad_norm: fit.gradNorm,
+        probe_converged: fit.converged ? 1 : 0,
+      },
+      series: fit.grid.map((g, i) => [i, { grid_l2: g.l2, grid_val_top1: g.validation.top1, grid_iterations: g.iterations, grid_train_loss: g.trainLoss }]),
+    };
+  }
   const options = {
     numClasses: train.classes.length,
     epochs: config.probe.epochs,
@@ -38,28 +90,45 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
     baseLr: config.probe.baseLr,
     evalEvery: config.probe.evalEvery,
     seed: config.seed,
-    onEval: log ? (e: { epoch: number; top1: number; top5: number }) => console.log(`[probe] epoch ${e.epoch}: top-1 ${(100 * e.top1).toFixed(2)}%  top-5 ${(100 * e.top5).toFixed(2)}%`) : undefined,
+    onEval: log ? (e: { epoch: number; top1: number; top5: number }) => console.log(`[probe] epoch ${e.epoch}: top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}`) : undefined,
   };
+  let result: ProbeResult;
   if (config.probe.kind === 'fast') {
     // Frozen features are computed once; the head then trains on the cached features with the same optimizer.
-    // The probe always trains on the full training split (data.subset only shortens pretraining): LARS moves the
-    // head by ~lr·0.001 of its norm per step, so a probe on a small subset would barely leave its initialisation.
     const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, undefined, config.seed);
     const testFeatures = await datasetFeatures(trunk, test, config.data.imageSize, undefined, config.seed);
-    return trainLinearProbeOnFeatures(trainFeatures, testFeatures, options);
+    result = await trainLinearProbeOnFeatures(trainFeatures, testFeatures, options);
+  } else {
+    const trainAugment = linearTrainAugment(config.data.imageSize, train.channels, train);
+    let augmentedBatches = 0; // each batch gets its own seeded draw
+    result = await trainLinearProbe(
+      trunk,
+      {
+        trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch }),
+        testBatches: () => batches(test, { batchSize: 256, shuffle: false }),
+        trainTransform: (x) => augment(x as tf.Tensor4D, trainAugment, new Rng(config.seed * 1000003 + augmentedBatches++)),
+        testTransform: evalImageTransform(test, config.data.imageSize),
+      },
+      options,
+    );
   }
-  const trainAugment = linearTrainAugment(config.data.imageSize, train.channels, train);
-  let augmentedBatches = 0; // each batch gets its own seeded draw
-  return trainLinearProbe(
-    trunk,
-    {
-      trainBatches: (epoch) => batches(train, { batchSize: config.probe.batchSize, seed: config.seed, epoch }),
-      testBatches: () => batches(test, { batchSize: 256, shuffle: false }),
-      trainTransform: (x) => augment(x as tf.Tensor4D, trainAugment, new Rng(config.seed * 1000003 + augmentedBatches++)),
-      testTransform: evalImageTransform(test, config.data.imageSize),
-    },
-    options,
-  );
+  const reported = config.probe.kind === 'paper' ? result.best : result.final;
+  const series = new Map<number, Record<string, number>>();
+  for (const e of result.history) series.set(e.epoch, { top1: e.top1, top5: e.top5 });
+  result.trainLoss.forEach((loss, i) => series.set(i + 1, { ...series.get(i + 1), train_loss: loss, lr: result.lr[i] }));
+  return {
+    protocol: probeLabel(config),
+    top1: reported.top1,
+    top5: reported.top5,
+    selection: config.probe.kind === 'paper' ? 'best-epoch' : 'final-epoch',
+    metrics: { probe_best_top1: result.best.top1, probe_best_epoch: result.best.epoch, probe_final_top1: result.final.top1, probe_final_top5: result.final.top5 },
+    series: [...series.entries()].sort((a, b) => a[0] - b[0]),
+  };
+}
+
+function describeFit(e: LogisticProbeFitEvent): string {
+  const validation = e.validation ? `, validation top-1 ${(100 * e.validation.top1).toFixed(2)}%` : '';
+  return `${e.phase === 'select' ? 'selection fit' : 'final refit'} L2 ${e.l2}${validation}, ${e.iterations} iterations${e.converged ? '' : ` (not converged: ${e.stopReason})`}`;
 }
 
 /**

@@ -25,7 +25,8 @@ export interface SlurmTableOptions {
 /** The command of one element: node runs ts-node directly (npm would stand between SLURM's SIGTERM and the run). */
 export function elementCommand(workspace: string, job: CellJob, passThrough: string[]): string {
   const tsNode = join(workspace, 'node_modules', 'ts-node', 'dist', 'bin.js');
-  const args = ['--transpile-only', 'apps/experiment/src/reproduce.ts', '--rows', job.experiment.id, '--seeds', String(job.seed), '--no-table', ...passThrough];
+  // `--seed` (the config key), not `--seeds`: a bare number there is a count.
+  const args = ['--transpile-only', 'apps/experiment/src/reproduce.ts', '--rows', job.experiment.id, '--no-table', ...passThrough, '--seed', String(job.seed)];
   return `exec node ${[tsNode, ...args].map(shellQuote).join(' ')}`;
 }
 
