@@ -33,15 +33,20 @@ function heatmapPanel(ctx: ContextReport, which: 'full' | 'negative', x0: number
     const tx = gx + i * cell + cell / 2 + 4;
     out.push(`<text x="${tx}" y="${gy - 6}" font-size="11" transform="rotate(-60 ${tx} ${gy - 6})">${esc(label)}</text>`);
   });
+  // Attributes shared by every cell live on the groups (keeps the file small).
+  const rects: string[] = [];
+  const texts: string[] = [];
   matrix.forEach((row, i) =>
     row.forEach((v, j) => {
       const x = gx + j * cell;
       const y = gy + i * cell;
-      out.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${cosineColor(v)}" stroke="#fff" stroke-width="1"><title>${esc(`${labels[i]} vs ${labels[j]}: ${f3(v)}`)}</title></rect>`);
+      rects.push(`<rect x="${x}" y="${y}" width="${cell}" height="${cell}" fill="${cosineColor(v)}"><title>${esc(`${labels[i]} vs ${labels[j]}: ${f3(v)}`)}</title></rect>`);
       const dark = v !== null && Math.abs(v) > 0.6;
-      out.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}" font-size="10" text-anchor="middle" fill="${dark ? '#fff' : '#222'}">${v === null ? 'n/a' : v.toFixed(2)}</text>`);
+      texts.push(`<text x="${x + cell / 2}" y="${y + cell / 2 + 4}"${dark ? ' fill="#fff"' : ''}>${v === null ? 'n/a' : v.toFixed(2)}</text>`);
     }),
   );
+  out.push('<g stroke="#fff" stroke-width="1">', ...rects, '</g>');
+  out.push('<g font-size="10" text-anchor="middle" fill="#222">', ...texts, '</g>');
   return out.join('\n');
 }
 
@@ -87,13 +92,19 @@ export function lineChartSvg(records: readonly GradCompareRecord[]): string {
   const targets = [...new Set(sorted.flatMap((r) => r.contexts.map((c) => c.target)))];
   const ids = [...new Set(sorted.flatMap((r) => r.contexts.flatMap((c) => c.entries.map((e) => e.id))))].filter((id) => id !== REFERENCE_ID);
   const labelOf = new Map(sorted.flatMap((r) => r.contexts.flatMap((c) => c.entries.map((e) => [e.id, e.label] as const))));
+  const methodOf = new Map(sorted.flatMap((r) => r.contexts.flatMap((c) => c.entries.map((e) => [e.id, e.method] as const))));
+  const methods = [...new Set(ids.map((id) => methodOf.get(id)))];
+  // One colour per method; the variant is the dash: solid = gradient form, dashed = original, dotted = original with W_p.
+  const colorOf = (id: string) => PALETTE[methods.indexOf(methodOf.get(id)) % PALETTE.length];
+  const dashOf = (id: string) => (id.endsWith(':grad') ? '' : id.endsWith(':original-wp') ? ' stroke-dasharray="2,3"' : ' stroke-dasharray="6,3"');
+  const plotted = new Set<string>();
   const W = 560;
   const H = 320;
   const left = 60;
-  const top = 50;
+  const top = 66;
   const legendWidth = 190;
   const width = targets.length * (left + W + 20) + legendWidth;
-  const height = top + H + 70;
+  const height = top + Math.max(H + 70, ids.length * 18 + 20);
   const xs = sorted.map((r) => r.checkpoint.epoch);
   const xMin = Math.min(...xs);
   const xMax = Math.max(...xs);
@@ -113,7 +124,7 @@ export function lineChartSvg(records: readonly GradCompareRecord[]): string {
     }
     for (const x of [...new Set(xs)]) parts.push(`<text x="${sx(x)}" y="${H + 16}" font-size="11" text-anchor="middle">${x}</text>`);
     parts.push(`<text x="${W / 2}" y="${H + 34}" font-size="12" text-anchor="middle">epoch (checkpoint)</text>`);
-    ids.forEach((id, k) => {
+    ids.forEach((id) => {
       const points = sorted
         .map((r) => {
           const e = r.contexts.find((c) => c.target === target)?.entries.find((x) => x.id === id);
@@ -121,23 +132,22 @@ export function lineChartSvg(records: readonly GradCompareRecord[]): string {
         })
         .filter((q): q is number[] => q !== null);
       if (!points.length) return;
-      const color = PALETTE[k % PALETTE.length];
-      const dash = id.endsWith(':grad') ? '' : ' stroke-dasharray="5,3"';
-      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${points.map((q) => q.map((v) => v.toFixed(1)).join(',')).join(' ')}"><title>${esc(labelOf.get(id) ?? id)}</title></polyline>`);
+      plotted.add(id);
+      const color = colorOf(id);
+      parts.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dashOf(id)} points="${points.map((q) => q.map((v) => v.toFixed(1)).join(',')).join(' ')}"><title>${esc(labelOf.get(id) ?? id)}</title></polyline>`);
       for (const [x, y] of points) parts.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="3" fill="${color}"/>`);
     });
     parts.push('</g>');
   });
   const lx = targets.length * (left + W + 20);
-  ids.forEach((id, k) => {
+  ids.filter((id) => plotted.has(id)).forEach((id, k) => {
     const y = top + k * 18;
-    const dash = id.endsWith(':grad') ? '' : ' stroke-dasharray="5,3"';
-    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${y}" y2="${y}" stroke="${PALETTE[k % PALETTE.length]}" stroke-width="2"${dash}/><text x="${lx + 30}" y="${y + 4}" font-size="11">${esc(labelOf.get(id) ?? id)}</text>`);
+    parts.push(`<line x1="${lx}" x2="${lx + 24}" y1="${y}" y2="${y}" stroke="${colorOf(id)}" stroke-width="2"${dashOf(id)}/><text x="${lx + 30}" y="${y + 4}" font-size="11">${esc(labelOf.get(id) ?? id)}</text>`);
   });
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(`Per-sample cosine to UniGrad over training (${sorted.length} checkpoints; solid = gradient forms, dashed = original losses)`)}</text>`,
+    `<text x="10" y="22" font-size="15" font-weight="bold">${esc(`Per-sample cosine to UniGrad over training (${sorted.length} checkpoints; solid = gradient forms, dashed = original losses, dotted = original with the W_p predictor)`)}</text>`,
     ...parts,
     '</svg>',
     '',
