@@ -228,7 +228,7 @@ function findings(record: GradCompareRecord): string[] {
     }
   }
   if (identical.length) out.push(`- **Identical gradients** (cosine > 0.9999): ${identical.join('; ')}.`);
-  const na = [...new Set(record.contexts.flatMap((c) => c.entries.filter((e) => !e.available).map((e) => `${e.label}: ${e.unavailable}`)))];
+  const na = [...new Set(record.contexts.flatMap((c) => c.entries.filter((e) => !e.available).map((e) => `${e.label}: ${(e.unavailable ?? '').replace(/^n\/a: /, '')}`)))];
   if (na.length) out.push(`- **n/a:** ${na.join('; ')}.`);
   return out;
 }
@@ -246,10 +246,20 @@ function verdict(record: GradCompareRecord): string {
       `but the pull along the other view's target carries ${f2(Math.min(...share))}–${f2(Math.max(...share))} of each gradient's energy and is shared by construction; ` +
       `the negative parts alone agree with UniGrad's at a mean cosine of ${f3(mean(neg))} (min ${f3(Math.min(...neg))}).`,
   ];
-  const strong = grads.filter((e) => (e.negativeCosineToUniGrad ?? -2) >= 0.9).map((e) => e.label);
-  const weak = grads.filter((e) => (e.negativeCosineToUniGrad ?? 2) < 0.5).map((e) => e.label);
-  if (strong.length) parts.push(`The paper's "−positive + λ·F·z" reading holds closely (negative-part cosine ≥ 0.9) for ${strong.join(', ')}.`);
-  if (weak.length) parts.push(`It does not hold at this state for ${weak.join(', ')} (negative-part cosine < 0.5): their repulsion is not UniGrad's λ·F·z direction, even though their full gradients are close because the pull dominates.`);
+  const strong = grads.filter((e) => (e.negativeCosineToUniGrad ?? -2) >= 0.9);
+  const weak = grads.filter((e) => (e.negativeCosineToUniGrad ?? 2) < 0.5);
+  if (strong.length) parts.push(`The paper's "−positive + λ·F·z" reading holds closely (negative-part cosine ≥ 0.9) for ${strong.map((e) => e.label).join(', ')}.`);
+  if (weak.length) {
+    parts.push(
+      `It does not hold at this state for ${weak.map((e) => `${e.label} (${f3(e.negativeCosineToUniGrad)})`).join(', ')}: their negative part is not UniGrad's λ·F·z direction, ` +
+        `and their full gradients reach cosine ${weak.map((e) => f3(e.cosineToUniGrad)).join(', ')} only because the pull dominates.`,
+    );
+  }
+  const originals = ctx.entries.filter((e) => e.variant !== 'grad' && e.available && e.cosineToUniGrad !== null);
+  const o = range(originals, (e) => e.cosineToUniGrad);
+  if (o.min && o.max) {
+    parts.push(`The original losses, measured as they would train: cosine to UniGrad from ${f3(o.min.cosineToUniGrad)} (${o.min.label}) to ${f3(o.max.cosineToUniGrad)} (${o.max.label}).`);
+  }
   return parts.join(' ');
 }
 
