@@ -28,3 +28,5 @@ export type { CellJob, TableRunOptions, TableRunResult } from './table-run';
 export { Progress, formatDuration } from './progress';
 export { elementCommand, submitTableToSlurm } from './slurm-table';
 export type { SlurmTableOptions } from './slurm-table';
+export { GradCompareAccumulator, QUANTITY as GRAD_COMPARE_QUANTITY, REFERENCE_ID as GRAD_COMPARE_REFERENCE, allCosines, clipCosine, decompose as decomposeGradient, entrySpecs, gradCompareBatch, gradCompareCheckpoint, heatmapSvg, hyperFor, lineChartSvg, markdownSection } from './grad-compare';
+export type { BatchEmbeddings, CompareOptions, CompareStates, ContextGradients, ContextReport, EntryGradient, EntryReport, EntrySpec, GradCompareRecord, GradCompareVariant, MeasureOptions } from './grad-compare';
