@@ -118,6 +118,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       dir: z.string().min(1).default('runs').describe('root folder for checkpoints and metrics'),
       logEvery: positiveInt().default(10).describe('report metrics to the tracker every N steps'),
+      keepEpochCheckpoints: z.boolean().default(false).describe('also keep epoch-<k>.ckpt after every epoch (for npm run grad-compare -- --run)'),
     })
     .prefault({}),
 });

@@ -57,8 +57,8 @@ describe.skipIf(Boolean(skip))('npm run reproduce -- --scheduler slurm', () => {
     const arrayId = /submitted job array (\d+)/.exec(submitted.stdout)![1];
     const tableId = /table job (\d+)/.exec(submitted.stdout)![1];
 
-    // Preempt element 0 (unigrad:grad-mm) once its pretraining has done some steps.
-    const metrics = join(dir, 'runs', 'quick', 'unigrad-grad-mm-seed42', 'metrics.csv');
+    // Preempt element 0 (the first cell in table order: simclr:grad-mm) once its pretraining has done some steps.
+    const metrics = join(dir, 'runs', 'quick', 'simclr-grad-mm-seed42', 'metrics.csv');
     const rows = () => (existsSync(metrics) ? readFileSync(metrics, 'utf8').trim().split('\n').length - 1 : 0);
     await waitFor('element 0 to train a few steps', async () => (rows() >= 5 ? true : undefined), { timeoutMs: 240_000, pollMs: 200 });
     await requeueJob(`${arrayId}_0`);
@@ -73,7 +73,8 @@ describe.skipIf(Boolean(skip))('npm run reproduce -- --scheduler slurm', () => {
     expect(steps).toEqual(Array.from({ length: 48 }, (_, i) => i + 1));
     const logDir = /tail -f (\S+)\//.exec(submitted.stdout)?.[1];
     const logs = logDir ? readdirSync(logDir).map((f) => readFileSync(join(logDir, f), 'utf8')).join('\n') : '';
-    expect(logs).toMatch(/unigrad:grad-mm seed 42: resuming from .*latest\.ckpt/);
+    expect(logs).toMatch(/simclr:grad-mm seed 42: resuming from .*latest\.ckpt/);
+    expect(logs).toMatch(/resumed at step \d+/);
 
     const table = readFileSync(join(dir, 'table', 'RESULTS.md'), 'utf8');
     expect(table).toMatch(/\| UniGrad \|.*\| \d+\.\d+/);

@@ -205,6 +205,9 @@ export async function pretrain(initialConfig: PretrainConfig, options: PretrainO
       }
       const epochDone = step % stepsPerEpoch === 0 || step >= totalSteps;
       saveCheckpointNow(epochDone ? epoch + 1 : epoch);
+      if (epochDone && config.output.keepEpochCheckpoints) {
+        saveTrainingState(join(outDir, `epoch-${epoch + 1}.ckpt`), training, state, { ...options.checkpointMeta, config, step, epoch: epoch + 1 });
+      }
       if (epochDone) await options.onEpochEnd?.(epoch, step, net);
     }
   } finally {
