@@ -6,7 +6,8 @@
 import { initBackend } from '@unigrad/core';
 import { CLAIMS, CONFIG_FLAGS, ConfigError, EXIT, configFromSources, exitWithError, getPreset, optionalIntFlag, parseCli, type CliSpec, type FlagValues } from '@unigrad/configs';
 import { StopRequest, isComplete, runTableCells, selectSeeds, submitTableToSlurm, type CellJob } from '@unigrad/engine';
-import { resolve } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { selectCells } from '@unigrad/experiments';
 import { createTracker, listRuns, workspaceRoot, writeResults, type TrackedRun } from '@unigrad/tracking';
 
@@ -22,7 +23,7 @@ const CLI: CliSpec = {
     force: { type: 'boolean', description: "rerun cells that are already complete, starting them over (an interrupted cell otherwise resumes from its checkpoint)" },
     list: { type: 'boolean', description: 'list the chosen cells and exit' },
     'no-table': { type: 'boolean', description: 'do not regenerate RESULTS.md / results.csv / results.svg' },
-    'table-out': { type: 'string', valueName: 'dir', description: 'write the table files here instead of the workspace root' },
+    'table-out': { type: 'string', valueName: 'dir', description: 'write the table files here [the workspace root; runs/tables/quick for the quick preset]' },
     scheduler: { type: 'string', valueName: 'local|slurm', description: "'local' runs the cells here in turn [local]; 'slurm' submits one job array (needs MLFLOW_TRACKING_URI)" },
     partition: { type: 'string', valueName: 'name', description: 'slurm: partition' },
     gres: { type: 'string', valueName: 'spec', description: 'slurm: generic resources per element, e.g. gpu:1' },
@@ -111,10 +112,14 @@ async function main(): Promise<void> {
   const done = await completedRuns(tracker.store.dir, false);
   const result = await runTableCells({ jobs, tracker, done, force: Boolean(flags.force), stop });
   if (!flags['no-table']) {
-    // Every preset in the store, so running one preset never drops another's table from RESULTS.md.
+    // Every preset in the store, so running one preset never drops another's table from RESULTS.md. The quick
+    // preset (a pipeline check, the README's first command) writes into the git-ignored runs/ unless told otherwise,
+    // so running it never changes committed files.
+    const out = typeof flags['table-out'] === 'string' ? flags['table-out'] : base.preset === 'quick' ? join(workspaceRoot(), 'runs', 'tables', 'quick') : undefined;
+    if (out) mkdirSync(out, { recursive: true });
     const table = writeResults({
       runs: await listRuns({ source: 'embedded', storeDir: tracker.store.dir }),
-      out: typeof flags['table-out'] === 'string' ? flags['table-out'] : undefined,
+      out,
       claims: CLAIMS,
       sourceLabel: `the embedded store (${tracker.store.dir})`,
     });

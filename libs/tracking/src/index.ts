@@ -31,3 +31,4 @@ export { RESULT_FILES, readPresetNotes, writeResults } from './results-files';
 export type { WriteResultsOptions, WriteResultsResult } from './results-files';
 export { startMlflowServer, mlflowVenvBin, freePort } from './mlflow-server';
 export type { MlflowServer } from './mlflow-server';
+export { readGradCompareSections } from './results-files';

@@ -20,7 +20,7 @@ afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })))
 describe('writeResults', () => {
   it('writes RESULTS.md, results.csv and results.svg with claims, provenance and notes', () => {
     const out = tmp();
-    const r = writeResults({ runs: FIXTURE_RUNS, out, claims: CLAIMS, staleness: FIXTURE_STALENESS, notes: { fmnist: '## Reading\n\nhand-written\n' }, sourceLabel: 'a fixture', paper });
+    const r = writeResults({ runs: FIXTURE_RUNS, out, claims: CLAIMS, staleness: FIXTURE_STALENESS, notes: { fmnist: '## Reading\n\nhand-written\n' }, appendix: [], sourceLabel: 'a fixture', paper });
     expect(readdirSync(out).sort()).toEqual(['RESULTS.md', 'results.csv', 'results.svg']);
     expect(r.files).toEqual(['RESULTS.md', 'results.csv', 'results.svg'].map((f) => join(out, f)));
     const md = readFileSync(join(out, 'RESULTS.md'), 'utf8');
@@ -62,5 +62,15 @@ describe('readPresetNotes', () => {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'fmnist.md'), 'notes\n');
     expect(readPresetNotes(['fmnist', 'tiny'], dir)).toEqual({ fmnist: 'notes\n' });
+  });
+});
+
+describe('the appendix of RESULTS.md', () => {
+  it('appends the given sections after every preset, in order', () => {
+    const out = tmp();
+    writeResults({ runs: FIXTURE_RUNS, out, staleness: false, notes: {}, appendix: ['## First\n\none', '## Second\n'], paper: readPaperResults() });
+    const md = readFileSync(join(out, 'RESULTS.md'), 'utf8');
+    expect(md.indexOf('## First')).toBeGreaterThan(md.lastIndexOf('| Baseline'));
+    expect(md.indexOf('## Second')).toBeGreaterThan(md.indexOf('## First'));
   });
 });

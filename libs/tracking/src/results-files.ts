@@ -1,6 +1,6 @@
 // Writing the results table: RESULTS.md, results.csv and results.svg from tracked runs, as one library call
 // (used by `npm run table` and by `reproduce`). The rendering is pure (results-table.ts); this file does the I/O.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '@unigrad/core';
 import { formatClaimsText, type Claim } from './claims';
@@ -29,6 +29,8 @@ export interface WriteResultsOptions {
   staleness?: Staleness | false;
   /** Markdown per preset printed after its claims (default: configs/results-notes/<preset>.md where it exists). */
   notes?: Readonly<Record<string, string>>;
+  /** Markdown sections appended after every preset (default: docs/grad-compare/<name>/grad-compare.md, the generated gradient-equivalence measurements). */
+  appendix?: readonly string[];
   /** Where the runs came from, for the header: e.g. "the embedded store (/path/tracking-store)". */
   sourceLabel?: string;
   /** The paper's numbers (default: configs/paper-results.csv). */
@@ -57,6 +59,16 @@ export function readPresetNotes(presets: readonly string[], dir = join(workspace
   return notes;
 }
 
+/** The generated sections of `npm run grad-compare` committed under docs/grad-compare/<name>/, in name order. */
+export function readGradCompareSections(dir = join(workspaceRoot(), 'docs', 'grad-compare')): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .sort()
+    .map((name) => join(dir, name, 'grad-compare.md'))
+    .filter((path) => existsSync(path))
+    .map((path) => readFileSync(path, 'utf8'));
+}
+
 /**
  * Builds the table (statistics, provenance, claim verdicts) and writes RESULTS.md, results.csv and results.svg
  * into `out`. All three are rendered before any is written, and each is written atomically (temp file + rename),
@@ -77,7 +89,7 @@ export function writeResults(options: WriteResultsOptions): WriteResultsResult {
   const presets = table.presets.map((p) => p.preset);
   const note = options.sourceLabel ? `Source: ${options.sourceLabel}, ${options.runs.length} run(s).` : `${options.runs.length} run(s).`;
   const rendered: Array<[string, string]> = [
-    ['RESULTS.md', renderMarkdown(table, { note, presetNotes: options.notes ?? readPresetNotes(presets) })],
+    ['RESULTS.md', renderMarkdown(table, { note, presetNotes: options.notes ?? readPresetNotes(presets) }) + (options.appendix ?? readGradCompareSections()).map((section) => `\n${section.trimEnd()}\n`).join('')],
     ['results.csv', renderCsv(table)],
     ['results.svg', renderSvg(table)],
   ];
