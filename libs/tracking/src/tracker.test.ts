@@ -171,6 +171,61 @@ describe('REST tracker with spool (fake server)', () => {
   });
 });
 
+describe('delivery after an idle flush (issue 19, item 8)', () => {
+  it('delivers every run of every cell when the tracker is flushed with nothing pending between cells', async () => {
+    const fake = new FakeMlflow();
+    const tracker = createTracker({ storeDir: tmp(), trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM });
+    const ids: string[] = [];
+    for (const cell of ['a', 'b', 'c']) {
+      const row = await tracker.startRun({ experiment: 'exp', runName: `row ${cell}` });
+      const pre = await tracker.startRun({ experiment: 'exp', runName: `pretrain ${cell}`, parent: row });
+      pre.logMetrics(0, { loss: 1 });
+      await pre.end();
+      await row.end();
+      expect(await tracker.flush()).toBe(true); // nothing pending: the pass settles at once
+      expect(await tracker.flush()).toBe(true);
+      ids.push(row.id, pre.id);
+    }
+    const remote = [...fake.runs.values()];
+    expect(remote.map((r) => `${r.info.run_name}:${r.info.status}`).sort()).toEqual(
+      ['pretrain a', 'pretrain b', 'pretrain c', 'row a', 'row b', 'row c'].map((n) => `${n}:FINISHED`),
+    );
+    expect(new Set(remote.map((r) => r.tags.get('unigrad.local_run_id')))).toEqual(new Set(ids));
+  });
+
+  it('sends a request once more when it died on a stale keep-alive connection, but never runs/create', async () => {
+    const fake = new FakeMlflow();
+    let staleOn: string | undefined; // the next request to this endpoint meets a connection the server had closed
+    const fetch: typeof fake.fetch = async (input, init) => {
+      if (staleOn && input.includes(staleOn)) {
+        staleOn = undefined;
+        throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+      }
+      return fake.fetch(input, init);
+    };
+    const logs: string[] = [];
+    const tracker = createTracker({
+      storeDir: tmp(), trackingUri: 'http://fake:5000', fetch, systemTags: SYSTEM, baseDelayMs: 1, maxDelayMs: 2, log: (m) => logs.push(m),
+    });
+    const run = await tracker.startRun({ experiment: 'exp', runName: 'r' });
+    run.logMetrics(0, { loss: 1 });
+    staleOn = 'runs/log-batch';
+    await run.end();
+    expect(staleOn).toBeUndefined();
+    expect(logs).toEqual([]); // no outage reported: the re-send went through
+    expect(fake.runs.get(run.remoteId!)!.info.status).toBe('FINISHED');
+    expect(fake.runs.get(run.remoteId!)!.metricsReceived).toHaveLength(1);
+
+    // runs/create is not re-sent (a second copy of the run); the next pass looks the run up by its tag first.
+    staleOn = 'runs/create';
+    const second = await tracker.startRun({ experiment: 'exp', runName: 'second' });
+    await second.end();
+    expect(logs.some((l) => /unreachable/.test(l))).toBe(true);
+    expect(logs.at(-1)).toMatch(/reachable again; the server confirmed every event/);
+    expect([...fake.runs.values()].filter((r) => r.info.run_name === 'second').map((r) => r.info.status)).toEqual(['FINISHED']);
+  });
+});
+
 describe('mlflow:sync (fake server)', () => {
   it('replays the embedded store once; re-runs and lost state files create no duplicates', async () => {
     const dir = tmp();
