@@ -130,7 +130,7 @@ export function hasPendingEvents(store: RunStore, id: string, target: string): b
 }
 
 /** Creates (or finds) the remote run for a local run; resolves the parent first so `mlflow.parentRunId` is remote. */
-export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 0): Promise<TargetState> {
+export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 0, count: { requests: number } = { requests: 0 }): Promise<TargetState> {
   const target = targetKey(ctx.client);
   const existing = readSyncState(ctx.store, id)[target];
   if (existing) return existing;
@@ -141,27 +141,31 @@ export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 
   const ids = (ctx.experimentIds ??= new Map());
   let experimentId = ids.get(run.experiment);
   if (!experimentId) {
+    count.requests++;
     experimentId = await ctx.client.getOrCreateExperiment(run.experiment);
     ids.set(run.experiment, experimentId);
   }
   const tags = run.tags.filter((t) => t.key !== 'mlflow.parentRunId');
   if (run.parentId) {
-    const parent = await ensureRemoteRun(ctx, run.parentId, depth + 1);
+    const parent = await ensureRemoteRun(ctx, run.parentId, depth + 1, count);
     tags.push({ key: 'mlflow.parentRunId', value: parent.remoteRunId });
   }
   tags.push({ key: LOCAL_RUN_ID_TAG, value: id });
   // A previous attempt may have created the run and died before recording it: find it by its local-id tag.
+  if (!ctx.remoteByLocalId) count.requests++;
   let info = ctx.remoteByLocalId
     ? ctx.remoteByLocalId.get(id)
     : (await ctx.client.searchRuns([experimentId], `tags.\`${LOCAL_RUN_ID_TAG}\` = '${id}'`))[0]?.info;
   let statusSent: TargetState['statusSent'];
   if (!info) {
+    count.requests++;
     info = await ctx.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags });
     ctx.remoteByLocalId?.set(id, info);
     // A run that already ended locally (a replay by sync, a spooled run) gets its true status at once, so an
     // interrupted delivery never leaves it RUNNING on the server.
     const local = ctx.store.readRun(id);
     if (local.status !== 'RUNNING') {
+      count.requests++;
       await ctx.client.updateRun(info.run_id, local.status, local.endTime);
       statusSent = { status: local.status, endTime: local.endTime };
     }
@@ -201,14 +205,15 @@ export async function deliverRun(ctx: DeliveryContext, id: string): Promise<Deli
 
 async function deliverLocked(ctx: DeliveryContext, id: string): Promise<DeliveryResult> {
   const target = targetKey(ctx.client);
-  const state = await ensureRemoteRun(ctx, id);
+  const count = { requests: 0 };
+  const state = await ensureRemoteRun(ctx, id, 0, count);
   const events = ctx.store.readEvents(id, state.cursor.line, state.cursor.byte);
   const warnings: string[] = [];
   const warn = (message: string) => {
     warnings.push(message);
     ctx.log?.(message);
   };
-  let requests = 0;
+  let requests = count.requests;
   const save = (cursor: DeliveryCursor) => {
     state.cursor = cursor;
     writeTargetState(ctx.store, id, target, state);

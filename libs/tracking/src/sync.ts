@@ -52,8 +52,6 @@ export interface SyncOptions {
   /** Mark RUNNING runs of dead processes on this host KILLED before syncing (default true). */
   reapDeadRuns?: boolean;
   requestTimeoutMs?: number;
-  /** Runs delivered at the same time (default 4); parents are always delivered before their children. */
-  concurrency?: number;
 }
 
 /**
@@ -67,8 +65,8 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
   const reaped = options.reapDeadRuns === false ? [] : reapDeadRuns({ store, log: options.log });
   const summary: SyncSummary = { runs: 0, updated: 0, requests: 0, busy: [], mapping: {}, warnings: [], failed: [], reaped };
   const ids = store.listRunIds();
-  // Parents before children (a child's delivery would otherwise create its parent outside the parent's lock),
-  // runs of one level in parallel.
+  // Parents before children, so a parent is created by its own delivery (under its own lock), not a child's.
+  // One run at a time: a single-worker sqlite server answers no faster with more requests in flight.
   const parentOf = new Map<string, string | undefined>();
   const experiments = new Set<string>();
   for (const id of ids) {
@@ -119,22 +117,6 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
       requests: r?.requests ?? 0, warnings: r?.warnings ?? [], busy: r?.busy ?? false, error,
     });
   };
-  const width = Math.max(1, options.concurrency ?? 4);
-  for (const level of levels.filter(Boolean)) {
-    let next = 0;
-    let failure: unknown;
-    const worker = async () => {
-      while (next < level.length && failure === undefined) {
-        const id = level[next++];
-        try {
-          await one(id);
-        } catch (err) {
-          failure ??= err;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(width, level.length) }, worker));
-    if (failure !== undefined) throw failure;
-  }
+  for (const level of levels) for (const id of level ?? []) await one(id);
   return summary;
 }

@@ -409,7 +409,7 @@ class StoreTracker implements Tracker {
       this.nextAttemptAt = Date.now() + backoffDelay(this.failures, this.options.baseDelayMs, this.options.maxDelayMs);
       if (!this.warnedOutage) {
         this.warnedOutage = true;
-        const why = err instanceof MlflowHttpError ? `failing (HTTP ${err.status})` : 'unreachable';
+        const why = err instanceof MlflowHttpError ? `unreachable or failing (HTTP ${err.status})` : 'unreachable or failing';
         this.log(`tracking: MLflow server ${this.trackingUri} is ${why} (${(err as Error).message}); logging to ${this.store.dir} and retrying with backoff.`);
       }
       return 'failed';
