@@ -1,5 +1,5 @@
 // A typed client over MLflow's REST API (/api/2.0/mlflow/...) using Node's built-in fetch. One call = one HTTP
-// request; the only retry here is the one immediate re-send of a request that died on a stale keep-alive
+// request; the only retry here is the immediate re-send of a request that died on a stale keep-alive
 // connection (see `isStaleConnection`). Retrying with backoff, spooling and batching policy live in delivery.ts.
 import { MLFLOW_LIMITS } from './limits';
 import { batchBody, splitIntoBatches, type BatchEntity } from './batching';
@@ -112,13 +112,33 @@ export class MlflowClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  /** One fetch, sent a second time only when it died on a stale keep-alive connection and `resend` allows it. */
-  private async send(url: string, make: () => RequestInit, resend: boolean): Promise<Response> {
-    try {
-      return await this.fetchFn(url, make());
-    } catch (err) {
-      if (!resend || !isStaleConnection(err)) throw err;
-      return await this.fetchFn(url, make());
+  /**
+   * The request timeout as an abort signal that fires only after the event loop has had a turn past the
+   * deadline: when the loop was blocked (a training step that does not yield) the answer may be sitting in the
+   * socket already, and a plain AbortSignal.timeout would fire before it is read (timers run before I/O).
+   */
+  private deadline(): { signal: AbortSignal; clear: () => void } {
+    const ac = new AbortController();
+    const abort = () => ac.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError'));
+    let timer: NodeJS.Timeout = setTimeout(() => (timer = setTimeout(abort, 50)), this.timeoutMs);
+    return { signal: ac.signal, clear: () => clearTimeout(timer) };
+  }
+
+  /**
+   * One request and its whole body. Re-sent at once (up to 3 times, each on a fresh or another pooled
+   * connection) only when it died on a stale keep-alive connection and `resend` allows it.
+   */
+  private async exchange(url: string, init: RequestInit, resend: boolean): Promise<{ res: Response; bytes: Buffer }> {
+    for (let attempt = 0; ; attempt++) {
+      const { signal, clear } = this.deadline();
+      try {
+        const res = await this.fetchFn(url, { ...init, signal });
+        return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+      } catch (err) {
+        if (!resend || attempt >= 3 || !isStaleConnection(err)) throw err;
+      } finally {
+        clear();
+      }
     }
   }
 
@@ -128,19 +148,16 @@ export class MlflowClient {
    */
   private async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, raw?: Uint8Array, resend = true): Promise<T> {
     const url = `${this.trackingUri}${path}`;
-    const make = (): RequestInit => {
-      const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
-      if (raw) {
-        init.body = raw;
-        init.headers = { 'Content-Type': 'application/octet-stream' };
-      } else if (body !== undefined) {
-        init.body = JSON.stringify(body);
-        init.headers = { 'Content-Type': 'application/json' };
-      }
-      return init;
-    };
-    const res = await this.send(url, make, resend);
-    const text = await res.text();
+    const init: RequestInit = { method };
+    if (raw) {
+      init.body = raw;
+      init.headers = { 'Content-Type': 'application/octet-stream' };
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    const { res, bytes } = await this.exchange(url, init, resend);
+    const text = bytes.toString('utf8');
     if (!res.ok) {
       let code: string | undefined;
       try {
@@ -307,9 +324,9 @@ export class MlflowClient {
 
   async downloadArtifact(artifactUri: string, artifactPath: string): Promise<Uint8Array> {
     const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${MlflowClient.artifactProxyPath(artifactUri, artifactPath)}`;
-    const res = await this.send(url, () => ({ method: 'GET', signal: AbortSignal.timeout(this.timeoutMs) }), true);
-    if (!res.ok) throw new MlflowHttpError('GET', url, res.status, undefined, await res.text());
-    return new Uint8Array(await res.arrayBuffer());
+    const { res, bytes } = await this.exchange(url, { method: 'GET' }, true);
+    if (!res.ok) throw new MlflowHttpError('GET', url, res.status, undefined, bytes.toString('utf8'));
+    return new Uint8Array(bytes);
   }
 
   /** Reads a run as a TrackedRun (latest metrics from the run; histories only when asked). */
