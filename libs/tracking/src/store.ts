@@ -94,6 +94,12 @@ export class RunStore {
     return writer;
   }
 
+  /** A writer appending to an existing run (a resume). */
+  openRun(id: string): RunWriter {
+    if (!existsSync(this.runFile(id))) throw new Error(`tracking: no run ${id} in ${this.dir}.`);
+    return new RunWriter(this, id);
+  }
+
   listRunIds(): string[] {
     const runs = join(this.dir, 'runs');
     if (!existsSync(runs)) return [];

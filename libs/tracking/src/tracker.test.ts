@@ -8,6 +8,7 @@ import { RunStore } from './store';
 import { syncStore } from './sync';
 import { FakeMlflow } from './testing/fake-mlflow';
 import { createTracker } from './tracker';
+import { ownerTags } from './dead-runs';
 
 const SYSTEM = { 'mlflow.user': 'tester', 'mlflow.source.name': 'test.ts' };
 const dirs: string[] = [];
@@ -223,6 +224,51 @@ describe('delivery after an idle flush (issue 19, item 8)', () => {
     expect(logs.some((l) => /unreachable/.test(l))).toBe(true);
     expect(logs.at(-1)).toMatch(/reachable again; the server confirmed every event/);
     expect([...fake.runs.values()].filter((r) => r.info.run_name === 'second').map((r) => r.info.status)).toEqual(['FINISHED']);
+  });
+});
+
+describe('resumeRun', () => {
+  it('continues the same run, local and remote, without duplicate steps; refuses a run a live process owns', async () => {
+    const dir = tmp();
+    const fake = new FakeMlflow();
+    const opts = { storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM };
+    const first = createTracker(opts);
+    const run = await first.startRun({ experiment: 'exp', runName: 'pretrain', params: { lr: 0.1 } });
+    for (let s = 0; s < 10; s++) run.logMetrics(s, { loss: 10 - s });
+    run.endNow('KILLED'); // as the signal handler leaves it
+    expect(await first.flush()).toBe(true);
+    const remoteId = run.remoteId;
+
+    const second = createTracker(opts);
+    const again = await second.resumeRun(run.id, { tags: { 'unigrad.resumed_from_step': '5' } });
+    expect(again.id).toBe(run.id);
+    expect(again.remoteId).toBe(remoteId);
+    expect(again.status).toBe('RUNNING');
+    again.logParams({ lr: 0.1 }); // the same value again is fine
+    expect(() => again.logParams({ lr: 0.2 })).toThrow(/already logged as '0.1'/);
+    for (let s = 5; s < 15; s++) again.logMetrics(s, { loss: 10 - s }); // replays 5..9 from the checkpoint
+    expect(new RunStore(dir).readRun(run.id).status).toBe('RUNNING');
+    await again.end('FINISHED');
+
+    const local = new RunStore(dir).readRun(run.id, true);
+    expect(local.status).toBe('FINISHED');
+    expect(local.metricHistory!.loss.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, s) => s));
+    expect(local.tags['unigrad.resumed_from_step']).toBe('5');
+    const remote = fake.runs.get(remoteId!)!;
+    expect(fake.runs.size).toBe(1);
+    expect(remote.info.status).toBe('FINISHED');
+    expect(remote.metricsReceived.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, s) => s));
+
+    await expect(second.resumeRun('0'.repeat(32))).rejects.toThrow(/no run/);
+    await expect(createTracker({ ...opts, trackingUri: '' }).resumeRun(run.id)).rejects.toThrow(/same MLFLOW_TRACKING_URI/);
+    // A RUNNING run whose owner is alive (here: our parent process) is not taken over.
+    const store = new RunStore(dir);
+    const w = store.createRun({
+      experiment: 'exp', runName: 'busy', startTime: Date.now(), target: 'http://fake:5000',
+      tags: Object.entries(ownerTags(process.ppid)).map(([key, value]) => ({ key, value })),
+    });
+    w.close();
+    await expect(second.resumeRun(w.id)).rejects.toThrow(/still RUNNING in process/);
   });
 });
 

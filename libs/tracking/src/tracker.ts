@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import { basename, relative } from 'node:path';
 import { userInfo } from 'node:os';
-import { ownerTags, reapDeadRuns } from './dead-runs';
+import { ownerState, ownerTags, reapDeadRuns } from './dead-runs';
 import { backoffDelay, deliverRun, hasPendingEvents, readSyncState, type DeliveryContext } from './delivery';
 import { validateKey, validateMetricValue, validateParamValue, validateTagValue, MLFLOW_LIMITS } from './limits';
 import { isRetryable, MlflowClient, MlflowHttpError, type FetchLike } from './mlflow-client';
@@ -24,6 +24,11 @@ export interface StartRunOptions {
   parent?: RunHandle;
   tags?: Record<string, string>;
   params?: Record<string, ParamValue>;
+}
+
+export interface ResumeRunOptions {
+  /** Tags to set on the resumed run (e.g. `unigrad.resumed_from_step`). */
+  tags?: Record<string, string>;
 }
 
 export interface RunHandle {
@@ -58,6 +63,13 @@ export interface Tracker {
   /** Present when kind is 'mlflow'. */
   readonly trackingUri: string | undefined;
   startRun(options: StartRunOptions): Promise<RunHandle>;
+  /**
+   * Continues an existing run of this tracker's store (same id, same remote run): records this process as its
+   * owner, sets it RUNNING again and returns a handle. Refused while another live process owns the run. The
+   * handle drops metric points at or below the last step already logged for that key, so replaying steps
+   * after the checkpoint creates no duplicates; params already logged may be logged again with equal values.
+   */
+  resumeRun(id: string, options?: ResumeRunOptions): Promise<RunHandle>;
   openRuns(): RunHandle[];
   /** Delivers everything pending (server) within timeoutMs; true when the server confirmed all of it. Never throws. */
   flush(timeoutMs?: number): Promise<boolean>;
@@ -125,11 +137,19 @@ class Run implements RunHandle {
   private readonly params = new Map<string, string>();
   private pendingMetrics = 0;
   private endStatus: EndStatus | undefined;
+  /** For a resumed run: the last step logged per metric key before this process took over. */
+  private readonly loggedUpTo = new Map<string, number>();
 
   constructor(
     private readonly tracker: StoreTracker,
     private readonly writer: RunWriter,
-  ) {}
+    resumed?: { params: Record<string, string>; lastSteps: Record<string, number> },
+  ) {
+    if (resumed) {
+      for (const [k, v] of Object.entries(resumed.params)) this.params.set(k, v);
+      for (const [k, v] of Object.entries(resumed.lastSteps)) this.loggedUpTo.set(k, v);
+    }
+  }
 
   get id(): string {
     return this.writer.id;
@@ -159,6 +179,8 @@ class Run implements RunHandle {
     for (const [key, value] of Object.entries(metrics)) {
       validateKey('metric', key);
       validateMetricValue(key, value, step);
+      const upTo = this.loggedUpTo.get(key);
+      if (upTo !== undefined && step <= upTo) continue; // already in the history from before the resume
       points.push({ key, value, timestamp, step });
     }
     if (points.length === 0) return;
@@ -336,6 +358,38 @@ class StoreTracker implements Tracker {
     return run;
   }
 
+  async resumeRun(id: string, options: ResumeRunOptions = {}): Promise<RunHandle> {
+    if (this.closed) throw new Error('tracking: resumeRun after close(); create a new tracker.');
+    if ([...this.open].some((r) => r.id === id)) throw new Error(`tracking: run ${id} is already open in this tracker.`);
+    if (!this.store.listRunIds().includes(id)) throw new Error(`tracking: no run ${id} in ${this.store.dir}; resume needs the store the run was tracked in.`);
+    const first = this.store.readRunEvent(id);
+    if ((first?.target ?? undefined) !== this.trackingUri) {
+      throw new Error(`tracking: run ${id} was tracked ${first?.target ? `against ${first.target}` : 'in the embedded store'}; resume it with the same MLFLOW_TRACKING_URI (${this.trackingUri ?? 'unset'} now).`);
+    }
+    const past = this.store.readRun(id, true);
+    if (past.status === 'RUNNING' && ownerState(past.tags) === 'alive' && past.tags['unigrad.pid'] !== String(process.pid)) {
+      throw new Error(`tracking: run ${id} is still RUNNING in process ${past.tags['unigrad.pid']} on ${past.tags['unigrad.host']}; stop that process first.`);
+    }
+    const tags = { ...ownerTags(), ...(options.tags ?? {}) };
+    for (const [key, value] of Object.entries(tags)) {
+      validateKey('tag', key);
+      validateTagValue(key, value);
+    }
+    const lastSteps: Record<string, number> = {};
+    for (const [key, points] of Object.entries(past.metricHistory ?? {})) lastSteps[key] = Math.max(...points.map((m) => m.step));
+    const writer = this.store.openRun(id);
+    writer.append({ e: 'tags', tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
+    writer.append({ e: 'status', status: 'RUNNING' });
+    const run = new Run(this, writer, { params: past.params, lastSteps });
+    this.open.add(run);
+    if (this.ctx) {
+      this.undelivered.add(id);
+      this.ensureTimer();
+      if (Date.now() >= this.nextAttemptAt) await this.freshPass();
+    }
+    return run;
+  }
+
   openRuns(): RunHandle[] {
     return [...this.open];
   }
@@ -410,7 +464,9 @@ class StoreTracker implements Tracker {
       if (!this.warnedOutage) {
         this.warnedOutage = true;
         const why = err instanceof MlflowHttpError ? `unreachable or failing (HTTP ${err.status})` : 'unreachable or failing';
-        this.log(`tracking: MLflow server ${this.trackingUri} is ${why} (${(err as Error).message}); logging to ${this.store.dir} and retrying with backoff.`);
+        const cause = (err as { cause?: { message?: string; code?: string } }).cause;
+        const detail = `${(err as Error).message}${cause?.message ? `: ${cause.message}${cause.code ? ` ${cause.code}` : ''}` : ''}`;
+        this.log(`tracking: MLflow server ${this.trackingUri} is ${why} (${detail}); logging to ${this.store.dir} and retrying with backoff.`);
       }
       return 'failed';
     }
