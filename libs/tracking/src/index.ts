@@ -13,7 +13,7 @@ export type { ReapOptions, ReapedRun } from './dead-runs';
 export { ARTIFACTS_REBUILT_TAG, metricsCsv, rebuildMissingArtifacts, unflattenParams } from './rebuild-artifacts';
 export type { RebuildOptions, RebuiltArtifact } from './rebuild-artifacts';
 export { createTracker, detectSystemTags } from './tracker';
-export type { ParamValue, RunHandle, StartRunOptions, Tracker, TrackerOptions } from './tracker';
+export type { ParamValue, ResumeRunOptions, RunHandle, StartRunOptions, Tracker, TrackerOptions } from './tracker';
 export { installRunGuards, withRun } from './hooks';
 export type { RunGuardOptions } from './hooks';
 export { syncStore } from './sync';
