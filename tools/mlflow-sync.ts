@@ -48,7 +48,7 @@ async function main(): Promise<number> {
         console.log(`[${String(p.index).padStart(width)}/${p.total}] ${p.status.padEnd(8)} ${p.runName} (${p.id} -> ${p.remoteRunId ?? '?'}): ${where}${warn}`);
       },
     });
-    for (const r of s.reaped) console.log(`mlflow:sync: run '${r.runName}' (${r.id}) of dead process ${r.pid} marked ${r.status}.`);
+    if (s.reaped.length > 0) console.log(`mlflow:sync: ${s.reaped.length} run(s) of processes that died without ending them marked KILLED (listed above).`);
     console.log(`mlflow:sync: ${s.runs} run(s) checked, ${s.updated} updated with ${s.requests} request(s), ${s.warnings.length} warning(s).`);
     if (s.busy.length > 0) console.log(`mlflow:sync: ${s.busy.length} run(s) are being delivered by another process right now: ${s.busy.join(', ')}`);
     if (s.failed.length > 0) {
