@@ -11,22 +11,38 @@ function blockEventLoop(ms: number): void {
 
 describe('MlflowClient over a real socket', () => {
   it('reads an answer that arrived while the event loop was blocked past the request timeout', async () => {
-    // A server in another process that answers 100 ms after each request.
+    // A server in another process that says 'got' on each request and answers 100 ms later.
     const child = spawn(process.execPath, ['-e', `
       const run = { run: { info: { run_id: 'r1', experiment_id: '1', status: 'RUNNING', artifact_uri: 'mlflow-artifacts:/1/r1/artifacts' }, data: {} } };
-      require('node:http').createServer((q, s) => setTimeout(() => s.end(JSON.stringify(run)), 100))
-        .listen(0, '127.0.0.1', function () { console.log(this.address().port); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      require('node:http').createServer((q, s) => { console.log('got'); setTimeout(() => s.end(JSON.stringify(run)), 100); })
+        .listen(0, '127.0.0.1', function () { console.log('port ' + this.address().port); });`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    const waiters: Array<() => void> = [];
+    child.stdout!.on('data', (b: Buffer) => {
+      lines.push(...b.toString().split('\n').filter(Boolean));
+      waiters.splice(0).forEach((w) => w());
+    });
+    const line = async (re: RegExp): Promise<string> => {
+      for (;;) {
+        const hit = lines.find((l) => re.test(l));
+        if (hit) {
+          lines.splice(lines.indexOf(hit), 1);
+          return hit;
+        }
+        await new Promise<void>((r) => waiters.push(r));
+      }
+    };
     try {
-      const port = await new Promise<string>((r) => child.stdout!.once('data', (b: Buffer) => r(b.toString().trim())));
+      const port = (await line(/^port /)).slice(5);
       const client = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}`, timeoutMs: 300 });
       const pending = client.getRun('r1');
-      await new Promise((r) => setTimeout(r, 30)); // the request is on the wire
+      await line(/^got$/); // the request is at the server, its answer comes in 100 ms
       await new Promise((r) => setImmediate(r)); // block from the check phase: the next turn runs overdue timers before reading sockets
-      blockEventLoop(800); // the answer arrives meanwhile
+      blockEventLoop(1500); // the answer arrives meanwhile
       await expect(pending).resolves.toMatchObject({ info: { run_id: 'r1' } });
 
-      const silent = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}`, timeoutMs: 50 }); // answers come after 100 ms
-      const err = await silent.getRun('r1').catch((e: unknown) => e);
+      const impatient = new MlflowClient({ trackingUri: `http://127.0.0.1:${port}`, timeoutMs: 20 }); // answers take 100 ms
+      const err = await impatient.getRun('r1').catch((e: unknown) => e);
       expect((err as Error).name).toBe('TimeoutError');
       expect(isRetryable(err)).toBe(true);
     } finally {
