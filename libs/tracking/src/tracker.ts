@@ -376,7 +376,7 @@ class StoreTracker implements Tracker {
       validateTagValue(key, value);
     }
     const lastSteps: Record<string, number> = {};
-    for (const [key, points] of Object.entries(past.metricHistory ?? {})) lastSteps[key] = Math.max(...points.map((m) => m.step));
+    for (const [key, points] of Object.entries(past.metricHistory ?? {})) lastSteps[key] = points.reduce((top, m) => Math.max(top, m.step), -1);
     const writer = this.store.openRun(id);
     writer.append({ e: 'tags', tags: Object.entries(tags).map(([key, value]) => ({ key, value })) });
     writer.append({ e: 'status', status: 'RUNNING' });
