@@ -7,8 +7,9 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, write
 import { join } from 'node:path';
 import { writeJsonAtomic } from '@unigrad/core';
 import { splitIntoBatches, type BatchEntity } from './batching';
-import { isRetryable, MlflowClient, MlflowHttpError } from './mlflow-client';
+import { isRetryable, MlflowClient, MlflowHttpError, type MlflowRunInfo } from './mlflow-client';
 import { metricFromJson, type RunStore, type StoredEvent } from './store';
+import type { RunStatus } from './types';
 
 /** Tag set on every remote run, so a lost state file never leads to a second copy of a run. */
 export const LOCAL_RUN_ID_TAG = 'unigrad.local_run_id';
@@ -26,6 +27,10 @@ export interface TargetState {
   cursor: DeliveryCursor;
   /** Events the server refused permanently (4xx), kept for the record instead of blocking delivery forever. */
   rejected: Array<{ line: number; error: string }>;
+  /** Artifacts whose stored copy is missing (e.g. not committed with the store), skipped with a warning. */
+  skipped?: Array<{ line: number; artifactPath: string; reason: string }>;
+  /** The last status set on the remote run, so the same status is not sent twice. */
+  statusSent?: { status: RunStatus; endTime?: number };
 }
 
 type SyncState = Record<string, TargetState>;
@@ -79,11 +84,32 @@ export interface DeliveryContext {
   client: MlflowClient;
   /** Experiment name -> id, shared across runs of one sync. */
   experimentIds?: Map<string, string>;
+  /**
+   * Remote runs by local run id, read once for a whole sync (`indexRemoteRuns`): when present, a run missing
+   * from it is created without a search of its own. Absent: each new run is looked up by its tag first.
+   */
+  remoteByLocalId?: Map<string, MlflowRunInfo>;
   log?: (message: string) => void;
+}
+
+/** Reads every run of the named experiments once and indexes those carrying a local run id (for a sync). */
+export async function indexRemoteRuns(ctx: DeliveryContext, experiments: Iterable<string>): Promise<void> {
+  const index = (ctx.remoteByLocalId ??= new Map());
+  for (const name of new Set(experiments)) {
+    const exp = await ctx.client.getExperimentByName(name);
+    if (!exp || exp.lifecycle_stage === 'deleted') continue;
+    (ctx.experimentIds ??= new Map()).set(name, exp.experiment_id);
+    for (const run of await ctx.client.searchRuns([exp.experiment_id])) {
+      const local = run.data.tags?.find((t) => t.key === LOCAL_RUN_ID_TAG)?.value;
+      if (local && !index.has(local)) index.set(local, run.info);
+    }
+  }
 }
 
 export interface DeliveryResult {
   remoteRunId: string | undefined;
+  /** Warnings of this call (missing artifact files that were skipped, refusals that were recorded). */
+  warnings: string[];
   /** Requests sent in this call. */
   requests: number;
   /** True when every event of the log so far has been delivered. */
@@ -96,8 +122,15 @@ function targetKey(client: MlflowClient): string {
   return client.trackingUri;
 }
 
+/** True when the run has events not yet delivered to `target` (or was never created there). */
+export function hasPendingEvents(store: RunStore, id: string, target: string): boolean {
+  const st = readSyncState(store, id)[target];
+  if (!st) return true;
+  return store.readEvents(id, st.cursor.line, st.cursor.byte).length > 0;
+}
+
 /** Creates (or finds) the remote run for a local run; resolves the parent first so `mlflow.parentRunId` is remote. */
-export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 0): Promise<TargetState> {
+export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 0, count: { requests: number } = { requests: 0 }): Promise<TargetState> {
   const target = targetKey(ctx.client);
   const existing = readSyncState(ctx.store, id)[target];
   if (existing) return existing;
@@ -108,25 +141,42 @@ export async function ensureRemoteRun(ctx: DeliveryContext, id: string, depth = 
   const ids = (ctx.experimentIds ??= new Map());
   let experimentId = ids.get(run.experiment);
   if (!experimentId) {
+    count.requests++;
     experimentId = await ctx.client.getOrCreateExperiment(run.experiment);
     ids.set(run.experiment, experimentId);
   }
   const tags = run.tags.filter((t) => t.key !== 'mlflow.parentRunId');
   if (run.parentId) {
-    const parent = await ensureRemoteRun(ctx, run.parentId, depth + 1);
+    const parent = await ensureRemoteRun(ctx, run.parentId, depth + 1, count);
     tags.push({ key: 'mlflow.parentRunId', value: parent.remoteRunId });
   }
   tags.push({ key: LOCAL_RUN_ID_TAG, value: id });
   // A previous attempt may have created the run and died before recording it: find it by its local-id tag.
-  const found = await ctx.client.searchRuns([experimentId], `tags.\`${LOCAL_RUN_ID_TAG}\` = '${id}'`);
-  const info =
-    found.length > 0 ? found[0].info : await ctx.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags });
+  if (!ctx.remoteByLocalId) count.requests++;
+  let info = ctx.remoteByLocalId
+    ? ctx.remoteByLocalId.get(id)
+    : (await ctx.client.searchRuns([experimentId], `tags.\`${LOCAL_RUN_ID_TAG}\` = '${id}'`))[0]?.info;
+  let statusSent: TargetState['statusSent'];
+  if (!info) {
+    count.requests++;
+    info = await ctx.client.createRun({ experimentId, runName: run.runName, startTime: run.startTime, tags });
+    ctx.remoteByLocalId?.set(id, info);
+    // A run that already ended locally (a replay by sync, a spooled run) gets its true status at once, so an
+    // interrupted delivery never leaves it RUNNING on the server.
+    const local = ctx.store.readRun(id);
+    if (local.status !== 'RUNNING') {
+      count.requests++;
+      await ctx.client.updateRun(info.run_id, local.status, local.endTime);
+      statusSent = { status: local.status, endTime: local.endTime };
+    }
+  }
   const state: TargetState = {
     remoteRunId: info.run_id,
     experimentId,
     artifactUri: info.artifact_uri,
     cursor: { line: 1, entity: 0, byte: first.next },
     rejected: [],
+    statusSent,
   };
   writeTargetState(ctx.store, id, target, state);
   return state;
@@ -145,7 +195,7 @@ function entitiesOf(event: StoredEvent['event']): BatchEntity[] | undefined {
  */
 export async function deliverRun(ctx: DeliveryContext, id: string): Promise<DeliveryResult> {
   const release = acquireLock(ctx.store, id);
-  if (!release) return { remoteRunId: readSyncState(ctx.store, id)[targetKey(ctx.client)]?.remoteRunId, requests: 0, upToDate: false, busy: true };
+  if (!release) return { remoteRunId: readSyncState(ctx.store, id)[targetKey(ctx.client)]?.remoteRunId, warnings: [], requests: 0, upToDate: false, busy: true };
   try {
     return await deliverLocked(ctx, id);
   } finally {
@@ -155,9 +205,15 @@ export async function deliverRun(ctx: DeliveryContext, id: string): Promise<Deli
 
 async function deliverLocked(ctx: DeliveryContext, id: string): Promise<DeliveryResult> {
   const target = targetKey(ctx.client);
-  const state = await ensureRemoteRun(ctx, id);
+  const count = { requests: 0 };
+  const state = await ensureRemoteRun(ctx, id, 0, count);
   const events = ctx.store.readEvents(id, state.cursor.line, state.cursor.byte);
-  let requests = 0;
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    ctx.log?.(message);
+  };
+  let requests = count.requests;
   const save = (cursor: DeliveryCursor) => {
     state.cursor = cursor;
     writeTargetState(ctx.store, id, target, state);
@@ -169,18 +225,33 @@ async function deliverLocked(ctx: DeliveryContext, id: string): Promise<Delivery
     const first = entitiesOf(ev.event);
     if (!first) {
       try {
-        requests++;
-        if (ev.event.e === 'status') await ctx.client.updateRun(state.remoteRunId, ev.event.status, ev.event.endTime);
-        else if (ev.event.e === 'inputs') await ctx.client.logInputs(state.remoteRunId, ev.event.datasets);
-        else if (ev.event.e === 'artifact') {
-          const bytes = readFileSync(join(ctx.store.artifactDir(id), ...ev.event.stored.split('/')));
-          await ctx.client.uploadArtifact(state.artifactUri, ev.event.artifactPath, bytes);
+        if (ev.event.e === 'status') {
+          const { status, endTime } = ev.event;
+          if (state.statusSent?.status !== status || state.statusSent.endTime !== endTime) {
+            requests++;
+            await ctx.client.updateRun(state.remoteRunId, status, endTime);
+          }
+          // The last status of the log stays what the server shows (a later RUNNING of a resume is sent too).
+          state.statusSent = { status, endTime };
+        } else if (ev.event.e === 'inputs') {
+          requests++;
+          await ctx.client.logInputs(state.remoteRunId, ev.event.datasets);
+        } else if (ev.event.e === 'artifact') {
+          const file = join(ctx.store.artifactDir(id), ...ev.event.stored.split('/'));
+          if (!existsSync(file)) {
+            // Not a transient error: the copy is not in this store (checkpoints are not committed with the store).
+            (state.skipped ??= []).push({ line: ev.line, artifactPath: ev.event.artifactPath, reason: `missing ${file}` });
+            warn(`tracking: warning: run ${id}: artifact '${ev.event.artifactPath}' skipped, its copy ${file} is not in the store.`);
+          } else {
+            requests++;
+            await ctx.client.uploadArtifact(state.artifactUri, ev.event.artifactPath, readFileSync(file));
+          }
         }
         // a second 'run' event can not occur: RunStore writes it once, first
       } catch (err) {
-        if (isRetryable(err)) throw err;
-        state.rejected.push({ line: ev.line, error: String((err as Error).message ?? err) });
-        ctx.log?.(`tracking: server refused line ${ev.line + 1} of run ${id}: ${(err as Error).message}`);
+        if (isRetryable(err) || !(err instanceof MlflowHttpError)) throw err; // retry later / a local error: stop here
+        state.rejected.push({ line: ev.line, error: String(err.message) });
+        warn(`tracking: server refused line ${ev.line + 1} of run ${id}: ${err.message}`);
       }
       save({ line: ev.line + 1, entity: 0, byte: ev.next });
       i++;
@@ -206,17 +277,17 @@ async function deliverLocked(ctx: DeliveryContext, id: string): Promise<Delivery
       try {
         await ctx.client.logBatchRaw(state.remoteRunId, slice);
       } catch (err) {
-        if (isRetryable(err)) throw err;
+        if (isRetryable(err) || !(err instanceof MlflowHttpError)) throw err;
         // Find the bad entities one by one so one refused value does not take the rest of the batch with it.
         for (let k = 0; k < slice.length; k++) {
           try {
             requests++;
             await ctx.client.logBatchRaw(state.remoteRunId, [slice[k]]);
           } catch (one) {
-            if (isRetryable(one)) throw one;
+            if (isRetryable(one) || !(one instanceof MlflowHttpError)) throw one;
             const o = origin[range.start + k];
-            state.rejected.push({ line: events[o.i].line, error: (one as MlflowHttpError).message });
-            ctx.log?.(`tracking: server refused an entry on line ${events[o.i].line + 1} of run ${id}: ${(one as Error).message}`);
+            state.rejected.push({ line: events[o.i].line, error: one.message });
+            warn(`tracking: server refused an entry on line ${events[o.i].line + 1} of run ${id}: ${one.message}`);
           }
         }
       }
@@ -230,7 +301,7 @@ async function deliverLocked(ctx: DeliveryContext, id: string): Promise<Delivery
     if (entities.length === 0) save({ line: events[j - 1].line + 1, entity: 0, byte: events[j - 1].next });
     i = j;
   }
-  return { remoteRunId: state.remoteRunId, requests, upToDate: true, busy: false };
+  return { remoteRunId: state.remoteRunId, warnings, requests, upToDate: true, busy: false };
 }
 
 export interface RetryOptions {

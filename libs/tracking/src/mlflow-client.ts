@@ -1,5 +1,6 @@
 // A typed client over MLflow's REST API (/api/2.0/mlflow/...) using Node's built-in fetch. One call = one HTTP
-// request and no retries: retrying, spooling and batching policy live in delivery.ts.
+// request; the only retry here is the immediate re-send of a request that died on a stale keep-alive
+// connection (see `isStaleConnection`). Retrying with backoff, spooling and batching policy live in delivery.ts.
 import { MLFLOW_LIMITS } from './limits';
 import { batchBody, splitIntoBatches, type BatchEntity } from './batching';
 import type { DatasetInput, KeyValue, MetricPoint, RunStatus, TrackedRun } from './types';
@@ -20,10 +21,41 @@ export class MlflowHttpError extends Error {
   }
 }
 
-/** Network failures, 5xx and 429 are worth retrying; other 4xx answers are permanent. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT',
+]);
+
+function errorCode(err: unknown): string | undefined {
+  const e = err as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  const code = e?.cause?.code ?? e?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Worth retrying later: the network (fetch's TypeError 'fetch failed', refused/reset connections, DNS), request
+ * timeouts, and the server's 5xx/429/408. Everything else is permanent: other 4xx refusals, and local errors
+ * (a missing file, a damaged store), which no amount of waiting fixes.
+ */
 export function isRetryable(err: unknown): boolean {
   if (err instanceof MlflowHttpError) return err.status >= 500 || err.status === 429 || err.status === 408;
-  return true; // fetch rejects with TypeError('fetch failed') on refused/reset connections and on timeouts
+  if (err instanceof TypeError && err.message === 'fetch failed') return true;
+  const name = (err as { name?: unknown } | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return true;
+  const code = errorCode(err);
+  return code !== undefined && NETWORK_CODES.has(code);
+}
+
+/**
+ * A request that failed because the pooled keep-alive connection had already been closed by the server (uvicorn
+ * closes idle connections after 5 s; when the event loop was busy, undici had not yet seen the close and wrote the
+ * request onto the dead socket: 'fetch failed', cause 'other side closed'). The server never read such a request,
+ * so sending it once more on a fresh connection is safe.
+ */
+export function isStaleConnection(err: unknown): boolean {
+  if (!(err instanceof TypeError) || err.message !== 'fetch failed') return false;
+  const code = errorCode(err);
+  return code === 'UND_ERR_SOCKET' || code === 'ECONNRESET' || code === 'EPIPE' || code === 'UND_ERR_CLOSED';
 }
 
 export interface MlflowRunInfo {
@@ -80,9 +112,43 @@ export class MlflowClient {
     this.timeoutMs = options.timeoutMs ?? 30_000;
   }
 
-  private async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, raw?: Uint8Array): Promise<T> {
+  /**
+   * The request timeout as an abort signal that fires only after the event loop has had a turn past the
+   * deadline: when the loop was blocked (a training step that does not yield) the answer may be sitting in the
+   * socket already, and a plain AbortSignal.timeout would fire before it is read (timers run before I/O).
+   */
+  private deadline(): { signal: AbortSignal; clear: () => void } {
+    const ac = new AbortController();
+    const abort = () => ac.abort(new DOMException(`no answer within ${this.timeoutMs} ms`, 'TimeoutError'));
+    let timer: NodeJS.Timeout = setTimeout(() => (timer = setTimeout(abort, 50)), this.timeoutMs);
+    return { signal: ac.signal, clear: () => clearTimeout(timer) };
+  }
+
+  /**
+   * One request and its whole body. Re-sent at once (up to 3 times, each on a fresh or another pooled
+   * connection) only when it died on a stale keep-alive connection and `resend` allows it.
+   */
+  private async exchange(url: string, init: RequestInit, resend: boolean): Promise<{ res: Response; bytes: Buffer }> {
+    for (let attempt = 0; ; attempt++) {
+      const { signal, clear } = this.deadline();
+      try {
+        const res = await this.fetchFn(url, { ...init, signal });
+        return { res, bytes: Buffer.from(await res.arrayBuffer()) };
+      } catch (err) {
+        if (!resend || attempt >= 3 || !isStaleConnection(err)) throw err;
+      } finally {
+        clear();
+      }
+    }
+  }
+
+  /**
+   * `resend: false` for requests that are not safe to repeat (runs/create: a second copy of the run); those
+   * fail on a stale connection and the caller's delivery pass finds the run by its tag before creating again.
+   */
+  private async request<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, raw?: Uint8Array, resend = true): Promise<T> {
     const url = `${this.trackingUri}${path}`;
-    const init: RequestInit = { method, signal: AbortSignal.timeout(this.timeoutMs) };
+    const init: RequestInit = { method };
     if (raw) {
       init.body = raw;
       init.headers = { 'Content-Type': 'application/octet-stream' };
@@ -90,8 +156,8 @@ export class MlflowClient {
       init.body = JSON.stringify(body);
       init.headers = { 'Content-Type': 'application/json' };
     }
-    const res = await this.fetchFn(url, init);
-    const text = await res.text();
+    const { res, bytes } = await this.exchange(url, init, resend);
+    const text = bytes.toString('utf8');
     if (!res.ok) {
       let code: string | undefined;
       try {
@@ -104,8 +170,8 @@ export class MlflowClient {
     return (text ? JSON.parse(text) : {}) as T;
   }
 
-  private api<T>(method: 'GET' | 'POST', endpoint: string, body?: unknown): Promise<T> {
-    return this.request<T>(method, `/api/2.0/mlflow/${endpoint}`, body);
+  private api<T>(method: 'GET' | 'POST', endpoint: string, body?: unknown, resend = true): Promise<T> {
+    return this.request<T>(method, `/api/2.0/mlflow/${endpoint}`, body, undefined, resend);
   }
 
   async getExperimentByName(name: string): Promise<MlflowExperiment | undefined> {
@@ -157,12 +223,12 @@ export class MlflowClient {
   }
 
   async createRun(args: { experimentId: string; runName?: string; startTime: number; tags: KeyValue[] }): Promise<MlflowRunInfo> {
-    const r = await this.api<{ run: MlflowRun }>('POST', 'runs/create', {
-      experiment_id: args.experimentId,
-      run_name: args.runName,
-      start_time: Math.round(args.startTime),
-      tags: args.tags,
-    });
+    const r = await this.api<{ run: MlflowRun }>(
+      'POST',
+      'runs/create',
+      { experiment_id: args.experimentId, run_name: args.runName, start_time: Math.round(args.startTime), tags: args.tags },
+      false,
+    );
     return r.run.info;
   }
 
@@ -258,9 +324,9 @@ export class MlflowClient {
 
   async downloadArtifact(artifactUri: string, artifactPath: string): Promise<Uint8Array> {
     const url = `${this.trackingUri}/api/2.0/mlflow-artifacts/artifacts/${MlflowClient.artifactProxyPath(artifactUri, artifactPath)}`;
-    const res = await this.fetchFn(url, { method: 'GET', signal: AbortSignal.timeout(this.timeoutMs) });
-    if (!res.ok) throw new MlflowHttpError('GET', url, res.status, undefined, await res.text());
-    return new Uint8Array(await res.arrayBuffer());
+    const { res, bytes } = await this.exchange(url, { method: 'GET' }, true);
+    if (!res.ok) throw new MlflowHttpError('GET', url, res.status, undefined, bytes.toString('utf8'));
+    return new Uint8Array(bytes);
   }
 
   /** Reads a run as a TrackedRun (latest metrics from the run; histories only when asked). */

@@ -3,7 +3,7 @@
 // Each event is one write(2) of one line on an O_APPEND descriptor, so a crash loses at most the line being
 // written; readers skip a torn last line.
 import { randomUUID } from 'node:crypto';
-import { closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { metricToJson, type MetricJson } from './batching';
 import type { DatasetInput, KeyValue, MetricPoint, RunStatus, TrackedRun } from './types';
@@ -92,6 +92,12 @@ export class RunStore {
     const writer = new RunWriter(this, id);
     writer.append({ e: 'run', id, ...init });
     return writer;
+  }
+
+  /** A writer appending to an existing run (a resume). */
+  openRun(id: string): RunWriter {
+    if (!existsSync(this.runFile(id))) throw new Error(`tracking: no run ${id} in ${this.dir}.`);
+    return new RunWriter(this, id);
   }
 
   listRunIds(): string[] {
@@ -201,6 +207,47 @@ export class RunStore {
 
   listRuns(withHistory = false): TrackedRun[] {
     return this.listRunIds().map((id) => this.readRun(id, withHistory));
+  }
+
+  /**
+   * The run's current status, reading only the file's tail when it holds a status event (the usual case: a
+   * finished run ends with one); falls back to folding the whole log.
+   */
+  currentStatus(id: string): RunStatus {
+    const file = this.runFile(id);
+    const size = statSync(file).size;
+    const tail = 64 * 1024;
+    if (size > tail) {
+      const fd = openSync(file, 'r');
+      try {
+        const buf = Buffer.alloc(tail);
+        const n = readSync(fd, buf, 0, tail, size - tail);
+        const lines = buf.toString('utf8', 0, n).split('\n').slice(1); // the first piece may be a partial line
+        for (let i = lines.length - 1; i >= 0; i--) {
+          if (!lines[i].includes('"e":"status"')) continue;
+          try {
+            const ev = JSON.parse(lines[i]) as StoreEvent;
+            if (ev.e === 'status') return ev.status;
+          } catch {
+            // a torn last line: keep looking
+          }
+        }
+      } finally {
+        closeSync(fd);
+      }
+    }
+    return this.readRun(id).status;
+  }
+
+  /** Appends one event to an existing run's log (one write on an O_APPEND descriptor), e.g. a status for a dead run. */
+  appendEvent(id: string, event: StoreEvent): void {
+    if (!existsSync(this.runFile(id))) throw new Error(`tracking: no run ${id} in ${this.dir}.`);
+    const w = new RunWriter(this, id);
+    try {
+      w.append(event);
+    } finally {
+      w.close();
+    }
   }
 }
 

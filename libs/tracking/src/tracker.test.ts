@@ -8,6 +8,7 @@ import { RunStore } from './store';
 import { syncStore } from './sync';
 import { FakeMlflow } from './testing/fake-mlflow';
 import { createTracker } from './tracker';
+import { ownerTags } from './dead-runs';
 
 const SYSTEM = { 'mlflow.user': 'tester', 'mlflow.source.name': 'test.ts' };
 const dirs: string[] = [];
@@ -168,6 +169,106 @@ describe('REST tracker with spool (fake server)', () => {
     await other.end();
     const names = [...fake.runs.values()].map((r) => `${r.info.run_name}:${r.info.status}:${r.metricsReceived.length}`).sort();
     expect(names).toEqual(['next:FINISHED:0', 'offline:FINISHED:1']);
+  });
+});
+
+describe('delivery after an idle flush (issue 19, item 8)', () => {
+  it('delivers every run of every cell when the tracker is flushed with nothing pending between cells', async () => {
+    const fake = new FakeMlflow();
+    const tracker = createTracker({ storeDir: tmp(), trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM });
+    const ids: string[] = [];
+    for (const cell of ['a', 'b', 'c']) {
+      const row = await tracker.startRun({ experiment: 'exp', runName: `row ${cell}` });
+      const pre = await tracker.startRun({ experiment: 'exp', runName: `pretrain ${cell}`, parent: row });
+      pre.logMetrics(0, { loss: 1 });
+      await pre.end();
+      await row.end();
+      expect(await tracker.flush()).toBe(true); // nothing pending: the pass settles at once
+      expect(await tracker.flush()).toBe(true);
+      ids.push(row.id, pre.id);
+    }
+    const remote = [...fake.runs.values()];
+    expect(remote.map((r) => `${r.info.run_name}:${r.info.status}`).sort()).toEqual(
+      ['pretrain a', 'pretrain b', 'pretrain c', 'row a', 'row b', 'row c'].map((n) => `${n}:FINISHED`),
+    );
+    expect(new Set(remote.map((r) => r.tags.get('unigrad.local_run_id')))).toEqual(new Set(ids));
+  });
+
+  it('sends a request once more when it died on a stale keep-alive connection, but never runs/create', async () => {
+    const fake = new FakeMlflow();
+    let staleOn: string | undefined; // the next request to this endpoint meets a connection the server had closed
+    const fetch: typeof fake.fetch = async (input, init) => {
+      if (staleOn && input.includes(staleOn)) {
+        staleOn = undefined;
+        throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
+      }
+      return fake.fetch(input, init);
+    };
+    const logs: string[] = [];
+    const tracker = createTracker({
+      storeDir: tmp(), trackingUri: 'http://fake:5000', fetch, systemTags: SYSTEM, baseDelayMs: 1, maxDelayMs: 2, log: (m) => logs.push(m),
+    });
+    const run = await tracker.startRun({ experiment: 'exp', runName: 'r' });
+    run.logMetrics(0, { loss: 1 });
+    staleOn = 'runs/log-batch';
+    await run.end();
+    expect(staleOn).toBeUndefined();
+    expect(logs).toEqual([]); // no outage reported: the re-send went through
+    expect(fake.runs.get(run.remoteId!)!.info.status).toBe('FINISHED');
+    expect(fake.runs.get(run.remoteId!)!.metricsReceived).toHaveLength(1);
+
+    // runs/create is not re-sent (a second copy of the run); the next pass looks the run up by its tag first.
+    staleOn = 'runs/create';
+    const second = await tracker.startRun({ experiment: 'exp', runName: 'second' });
+    await second.end();
+    expect(logs.some((l) => /unreachable/.test(l))).toBe(true);
+    expect(logs.at(-1)).toMatch(/reachable again; the server confirmed every event/);
+    expect([...fake.runs.values()].filter((r) => r.info.run_name === 'second').map((r) => r.info.status)).toEqual(['FINISHED']);
+  });
+});
+
+describe('resumeRun', () => {
+  it('continues the same run, local and remote, without duplicate steps; refuses a run a live process owns', async () => {
+    const dir = tmp();
+    const fake = new FakeMlflow();
+    const opts = { storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch, systemTags: SYSTEM };
+    const first = createTracker(opts);
+    const run = await first.startRun({ experiment: 'exp', runName: 'pretrain', params: { lr: 0.1 } });
+    for (let s = 0; s < 10; s++) run.logMetrics(s, { loss: 10 - s });
+    run.endNow('KILLED'); // as the signal handler leaves it
+    expect(await first.flush()).toBe(true);
+    const remoteId = run.remoteId;
+
+    const second = createTracker(opts);
+    const again = await second.resumeRun(run.id, { tags: { 'unigrad.resumed_from_step': '5' } });
+    expect(again.id).toBe(run.id);
+    expect(again.remoteId).toBe(remoteId);
+    expect(again.status).toBe('RUNNING');
+    again.logParams({ lr: 0.1 }); // the same value again is fine
+    expect(() => again.logParams({ lr: 0.2 })).toThrow(/already logged as '0.1'/);
+    for (let s = 5; s < 15; s++) again.logMetrics(s, { loss: 10 - s }); // replays 5..9 from the checkpoint
+    expect(new RunStore(dir).readRun(run.id).status).toBe('RUNNING');
+    await again.end('FINISHED');
+
+    const local = new RunStore(dir).readRun(run.id, true);
+    expect(local.status).toBe('FINISHED');
+    expect(local.metricHistory!.loss.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, s) => s));
+    expect(local.tags['unigrad.resumed_from_step']).toBe('5');
+    const remote = fake.runs.get(remoteId!)!;
+    expect(fake.runs.size).toBe(1);
+    expect(remote.info.status).toBe('FINISHED');
+    expect(remote.metricsReceived.map((m) => m.step)).toEqual(Array.from({ length: 15 }, (_, s) => s));
+
+    await expect(second.resumeRun('0'.repeat(32))).rejects.toThrow(/no run/);
+    await expect(createTracker({ ...opts, trackingUri: '' }).resumeRun(run.id)).rejects.toThrow(/same MLFLOW_TRACKING_URI/);
+    // A RUNNING run whose owner is alive (here: our parent process) is not taken over.
+    const store = new RunStore(dir);
+    const w = store.createRun({
+      experiment: 'exp', runName: 'busy', startTime: Date.now(), target: 'http://fake:5000',
+      tags: Object.entries(ownerTags(process.ppid)).map(([key, value]) => ({ key, value })),
+    });
+    w.close();
+    await expect(second.resumeRun(w.id)).rejects.toThrow(/still RUNNING in process/);
   });
 });
 

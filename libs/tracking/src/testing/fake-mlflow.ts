@@ -79,7 +79,11 @@ export class FakeMlflow {
       case 'runs/search': {
         const m = /= '([0-9a-f]+)'/.exec(String(body.filter ?? ''));
         const runs = [...this.runs.values()].filter((r) => !m || r.tags.get('unigrad.local_run_id') === m[1]);
-        return this.json(200, { runs: runs.map((r) => ({ info: r.info, data: {} })) });
+        const exps = (body.experiment_ids as string[] | undefined) ?? [];
+        const inExp = runs.filter((r) => exps.length === 0 || exps.includes(r.info.experiment_id));
+        return this.json(200, {
+          runs: inExp.map((r) => ({ info: r.info, data: { tags: [...r.tags].map(([key, value]) => ({ key, value })) } })),
+        });
       }
       case 'runs/log-batch': {
         if (this.failLogBatchAt > 0 && --this.failLogBatchAt === 0) return this.json(503, { error_code: 'TEMPORARILY_UNAVAILABLE' });
