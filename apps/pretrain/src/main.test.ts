@@ -44,13 +44,13 @@ describe('npm run pretrain under SIGINT / SIGTERM', () => {
   const env = (dir: string) => ({ ...process.env, UNIGRAD_BACKEND: 'cpu', UNIGRAD_TRACKING_DIR: join(dir, 'store'), MLFLOW_TRACKING_URI: '' });
   const rowsOf = (path: string) => (existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').length - 1 : 0);
 
-  async function interrupted(signal: NodeJS.Signals, dir: string): Promise<{ code: number | null; runDir: string }> {
+  async function interrupted(signal: NodeJS.Signals, dir: string, afterRows = 3): Promise<{ code: number | null; runDir: string }> {
     // node itself runs ts-node (npx would be the process that receives the signal).
     const child = spawn(process.execPath, [join(root, 'node_modules', 'ts-node', 'dist', 'bin.js'), '--transpile-only', 'apps/pretrain/src/main.ts', ...tiny, '--output.dir', join(dir, 'runs')], { cwd: root, env: env(dir), stdio: 'ignore' });
     const runDir = join(dir, 'runs', 'quick', 'unigrad-grad-mm-seed42');
     const deadline = Date.now() + 120_000;
-    // Mid-epoch: after step 3 of the first epoch.
-    while (rowsOf(join(runDir, 'metrics.csv')) < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Mid-epoch: after step `afterRows`.
+    while (rowsOf(join(runDir, 'metrics.csv')) < afterRows && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     child.kill(signal);
     const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
     return { code, runDir };
@@ -78,8 +78,29 @@ describe('npm run pretrain under SIGINT / SIGTERM', () => {
       expect(Object.keys(a).sort()).toEqual(Object.keys(b).sort());
       for (const key of Object.keys(a)) expect(Array.from(a[key].data), key).toEqual(Array.from(b[key].data));
       expect(rowsOf(join(runDir, 'metrics.csv'))).toBe(16);
+      // The resume continued the same tracked run: one run, now FINISHED, its step history without duplicates.
+      const after = await listRuns({ source: 'embedded', storeDir: join(dir, 'store'), withHistory: true });
+      expect(after.map((r) => r.status)).toEqual(['FINISHED']);
+      const lossSteps = after[0].metricHistory!.loss.map((m) => m.step);
+      expect(lossSteps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     });
   }
+
+  it('SIGKILL after the first epoch, then --resume: one tracked run, no duplicate or missing steps', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pretrain-SIGKILL-'));
+    const { code, runDir } = await interrupted('SIGKILL', dir, 11);
+    expect(code).toBeNull(); // killed, no handler ran
+    expect((loadCheckpoint(join(runDir, 'latest.ckpt')).meta as { step: number }).step).toBe(8); // the epoch-1 checkpoint
+    const resumed = spawnSync('npx', ['ts-node', '--transpile-only', 'apps/pretrain/src/main.ts', '--resume', join(runDir, 'latest.ckpt')], { cwd: root, env: env(dir), encoding: 'utf8' });
+    expect(resumed.status, resumed.stderr).toBe(0);
+    const steps = readFileSync(join(runDir, 'metrics.csv'), 'utf8').trim().split('\n').slice(1).map((r) => Number(r.split(',')[0]));
+    expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+    const runs = await listRuns({ source: 'embedded', storeDir: join(dir, 'store'), withHistory: true });
+    expect(runs.map((r) => r.status)).toEqual(['FINISHED']);
+    const lossSteps = runs[0].metricHistory!.loss.map((m) => m.step);
+    expect(new Set(lossSteps).size).toBe(lossSteps.length);
+    expect(lossSteps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
+  });
 
   it('--resume refuses config overrides (they would silently not apply)', () => {
     const result = run(['--resume', 'x.ckpt', '--optim.epochs', '3']);

@@ -8,7 +8,7 @@ import { loadTrunkFromCheckpoint, pretrainMeta } from './checkpoint';
 import type { StopRequest } from './signals';
 import { runDir } from './train';
 import { baselineTrunk, probeLabel } from './probe';
-import { trackedPretrain } from './tracked-pretrain';
+import { continueOrStartRun, trackedPretrain } from './tracked-pretrain';
 import { probeMetrics, trackedProbe } from './tracked-probe';
 import { TABLE_TAGS, type TrackedRun, type Tracker } from '@unigrad/tracking';
 
@@ -67,21 +67,28 @@ export function cellStart(config: PretrainConfig, force: boolean): { resume?: st
 export async function runCell(experiment: Experiment, config: PretrainConfig, tracker: Tracker, options: RunCellOptions = {}): Promise<CellOutcome> {
   const log = options.log ?? true;
   const tags = cellTags(experiment, config);
-  const row = await tracker.startRun({
-    experiment: `unigrad-${config.preset}`,
-    runName: `${experiment.id} seed ${config.seed}`,
-    tags: { ...tags, [TABLE_TAGS.role]: 'row', [TABLE_TAGS.probe]: probeLabel(config), 'mlflow.note.content': experiment.description },
-    params: { cell: experiment.id, preset: config.preset, seed: config.seed },
-  });
+  const baseline = baselineKind(experiment.row);
+  const start = baseline ? { overwrite: false } : cellStart(config, Boolean(options.force));
+  // An interrupted cell continues its own row run (and, in trackedPretrain, its pretraining run).
+  const resumedRowId = start.resume ? pretrainMeta(loadCheckpoint(start.resume).meta, start.resume).extra?.trackedParentRunId : undefined;
+  const row = await continueOrStartRun(
+    tracker,
+    resumedRowId,
+    {
+      experiment: `unigrad-${config.preset}`,
+      runName: `${experiment.id} seed ${config.seed}`,
+      tags: { ...tags, [TABLE_TAGS.role]: 'row', [TABLE_TAGS.probe]: probeLabel(config), 'mlflow.note.content': experiment.description },
+      params: { cell: experiment.id, preset: config.preset, seed: config.seed },
+    },
+    log,
+  );
   try {
     let trunk;
     let source: string;
-    const baseline = baselineKind(experiment.row);
     if (baseline) {
       trunk = await baselineTrunk(baseline, config, log);
       source = `baseline ${baseline}`;
     } else {
-      const start = baseline ? { overwrite: false } : cellStart(config, Boolean(options.force));
       if (start.resume && log) console.log(`[reproduce] ${experiment.id} seed ${config.seed}: resuming from ${start.resume}`);
       const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log, stop: options.stop, ...start });
       if (pretrained.interrupted || options.stop?.requested) {

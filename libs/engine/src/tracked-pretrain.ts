@@ -2,7 +2,7 @@
 // call. The loop itself (train.ts) knows nothing about MLflow.
 import { currentBackend } from '@unigrad/core';
 import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
-import type { RunHandle, Tracker } from '@unigrad/tracking';
+import type { RunHandle, StartRunOptions, Tracker } from '@unigrad/tracking';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from './datasets';
@@ -45,17 +45,35 @@ export function runTags(config: PretrainConfig): Record<string, string> {
   };
 }
 
+/**
+ * The tracked run a checkpoint belongs to, continued (same run id, no duplicate steps: tracking's resumeRun), or —
+ * when it cannot be continued here (another store or server, no id in the checkpoint) — a new run, saying why.
+ */
+export async function continueOrStartRun(tracker: Tracker, resumeId: unknown, start: StartRunOptions, log = true): Promise<RunHandle> {
+  if (typeof resumeId === 'string') {
+    try {
+      return await tracker.resumeRun(resumeId, { tags: start.tags });
+    } catch (err) {
+      if (log) console.warn(`[tracking] cannot continue run ${resumeId} (${(err as Error).message}); tracking the rest as a new run`);
+    }
+  }
+  return tracker.startRun(start);
+}
+
 export async function trackedPretrain(requested: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
-  // A resumed run is the checkpoint's run: its config (not the command line's) is what is tracked and monitored.
-  const config = options.resume ? pretrainMeta(loadCheckpoint(options.resume).meta, options.resume).config : requested;
-  const run = await options.tracker.startRun({
+  // A resumed run is the checkpoint's run: its config (not the command line's) is what is tracked and monitored,
+  // and its tracked run continues (same id) when this store has it.
+  const meta = options.resume ? pretrainMeta(loadCheckpoint(options.resume).meta, options.resume) : undefined;
+  const config = meta ? meta.config : requested;
+  const start: StartRunOptions = {
     experiment: `unigrad-${config.preset}`,
     runName: `pretrain ${config.name ?? defaultRunName(config)}`,
     parent: options.parent,
     tags: { ...runTags(config), 'unigrad.role': 'pretrain', ...options.tags },
     params: flattenConfig(config),
-  });
-  run.logDataset({ name: config.data.dataset, digest: datasetDigest(config), sourceType: 'local', source: JSON.stringify({ path: config.data.dir ?? 'default' }), context: 'training' });
+  };
+  const run = await continueOrStartRun(options.tracker, meta?.extra?.trackedRunId, start, options.log ?? true);
+  if (!meta || run.id !== meta.extra?.trackedRunId) run.logDataset({ name: config.data.dataset, digest: datasetDigest(config), sourceType: 'local', source: JSON.stringify({ path: config.data.dir ?? 'default' }), context: 'training' });
 
   // A signal finishes the step, checkpoints, and returns with interrupted = true; a crash marks the run FAILED.
   let knnTop1: number | null = null;
@@ -68,7 +86,7 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
       resume: options.resume,
       overwrite: options.overwrite,
       stop: options.stop,
-      checkpointMeta: { trackedRunId: run.id },
+      checkpointMeta: { trackedRunId: run.id, ...(options.parent ? { trackedParentRunId: options.parent.id } : {}) },
       log: options.log,
       onStep: (step, metrics) => run.logMetrics(step, { ...metrics }),
       onEpochEnd: async (epoch, step, net) => {
