@@ -81,7 +81,7 @@ describe('npm run pretrain under SIGINT / SIGTERM', () => {
       // The resume continued the same tracked run: one run, now FINISHED, its step history without duplicates.
       const after = await listRuns({ source: 'embedded', storeDir: join(dir, 'store'), withHistory: true });
       expect(after.map((r) => r.status)).toEqual(['FINISHED']);
-      const lossSteps = after[0].metricHistory!.loss.map((m) => m.step);
+      const lossSteps = after[0].metricHistory!['train/loss'].map((m) => m.step);
       expect(lossSteps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     });
   }
@@ -97,7 +97,7 @@ describe('npm run pretrain under SIGINT / SIGTERM', () => {
     expect(steps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
     const runs = await listRuns({ source: 'embedded', storeDir: join(dir, 'store'), withHistory: true });
     expect(runs.map((r) => r.status)).toEqual(['FINISHED']);
-    const lossSteps = runs[0].metricHistory!.loss.map((m) => m.step);
+    const lossSteps = runs[0].metricHistory!['train/loss'].map((m) => m.step);
     expect(new Set(lossSteps).size).toBe(lossSteps.length);
     expect(lossSteps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });

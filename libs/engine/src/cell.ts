@@ -8,9 +8,9 @@ import { loadTrunkFromCheckpoint, pretrainMeta } from './checkpoint';
 import type { StopRequest } from './signals';
 import { runDir } from './train';
 import { baselineTrunk, probeLabel } from './probe';
-import { continueOrStartRun, trackedPretrain } from './tracked-pretrain';
-import { probeMetrics, trackedProbe } from './tracked-probe';
-import { TABLE_TAGS, type TrackedRun, type Tracker } from '@unigrad/tracking';
+import { continueOrStartRun, HEADLINE_METRICS, trackedPretrain } from './tracked-pretrain';
+import { probeMetrics, probeTags, trackedProbe } from './tracked-probe';
+import { TABLE_METRICS, TABLE_TAGS, type RunHandle, type TrackedRun, type Tracker } from '@unigrad/tracking';
 
 export interface CellOutcome {
   rowRunId: string;
@@ -30,6 +30,12 @@ export function cellTags(experiment: Experiment, config: PretrainConfig): Record
   };
 }
 
+/** The cell's short, variant-first run label: `simclr grad-mm s42`, `baseline-raw s42`. */
+export function cellLabel(experiment: Experiment, config: PretrainConfig): string {
+  const method = experiment.row.replace(/_/g, '-');
+  return experiment.variant === 'baseline' ? `${method} s${config.seed}` : `${method} ${experiment.variant} s${config.seed}`;
+}
+
 /** A cell is complete for (preset, seed) when a finished row run with a probe result exists. */
 export function isComplete(runs: TrackedRun[], experiment: Experiment, config: PretrainConfig): boolean {
   const tags = cellTags(experiment, config);
@@ -38,7 +44,7 @@ export function isComplete(runs: TrackedRun[], experiment: Experiment, config: P
       run.status === 'FINISHED' &&
       run.tags[TABLE_TAGS.role] === 'row' &&
       Object.entries(tags).every(([k, v]) => run.tags[k] === v) &&
-      run.metrics.probe_top1 !== undefined,
+      run.metrics[TABLE_METRICS.top1] !== undefined,
   );
 }
 
@@ -76,12 +82,14 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
     resumedRowId,
     {
       experiment: `unigrad-${config.preset}`,
-      runName: `${experiment.id} seed ${config.seed}`,
-      tags: { ...tags, [TABLE_TAGS.role]: 'row', [TABLE_TAGS.probe]: probeLabel(config), 'mlflow.note.content': experiment.description },
+      runName: cellLabel(experiment, config),
+      tags: { ...probeTags(config, baseline), ...tags, [TABLE_TAGS.role]: 'row', [TABLE_TAGS.probe]: probeLabel(config), 'mlflow.note.content': experiment.description },
       params: { cell: experiment.id, preset: config.preset, seed: config.seed },
     },
     log,
   );
+  let pretrainRun: RunHandle | undefined; // left open by trackedPretrain until the probe's top-1 is on it
+  let pretrainSteps = 0;
   try {
     let trunk;
     let source: string;
@@ -90,17 +98,25 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
       source = `baseline ${baseline}`;
     } else {
       if (start.resume && log) console.log(`[reproduce] ${experiment.id} seed ${config.seed}: resuming from ${start.resume}`);
-      const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log, stop: options.stop, ...start });
+      const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log, stop: options.stop, keepOpen: true, ...start });
+      pretrainRun = pretrained.run;
+      pretrainSteps = pretrained.steps;
       if (pretrained.interrupted || options.stop?.requested) {
+        await pretrainRun.end(pretrained.interrupted ? 'KILLED' : 'FINISHED');
         await row.end('KILLED');
         return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
       }
       trunk = loadTrunkFromCheckpoint(pretrained.checkpointPath).trunk;
       source = pretrained.checkpointPath;
-      if (pretrained.knnTop1 !== null) row.logMetrics(pretrained.steps, { knn_top1: pretrained.knnTop1 });
+      if (pretrained.knnTop1 !== null) row.logMetrics(pretrained.steps, { [HEADLINE_METRICS.knnTop1]: pretrained.knnTop1 });
     }
-    const { result } = await trackedProbe(trunk, config, { tracker, parent: row, tags, source, log });
+    const { result } = await trackedProbe(trunk, config, { tracker, parent: row, tags, source, log, baseline, label: cellLabel(experiment, config) });
     trunk.dispose();
+    // The headline probe accuracy on the pretraining run too, so pretraining runs compare by accuracy.
+    if (pretrainRun) {
+      pretrainRun.logMetrics(pretrainSteps, { [HEADLINE_METRICS.probeTop1]: result.top1, [TABLE_METRICS.top1]: result.top1 });
+      await pretrainRun.end('FINISHED');
+    }
     if (options.stop?.requested) {
       await row.end('KILLED');
       return { rowRunId: row.id, top1: NaN, top5: NaN, interrupted: true };
@@ -109,6 +125,8 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
     await row.end('FINISHED');
     return { rowRunId: row.id, top1: result.top1, top5: result.top5, interrupted: false };
   } catch (err) {
+    // The pretraining itself finished (its checkpoint is valid); only what followed failed.
+    await pretrainRun?.end('FINISHED');
     await row.end('FAILED');
     throw err;
   }

@@ -39,8 +39,8 @@ export interface ProbeReport {
   selection: 'test-once' | 'final-epoch' | 'best-epoch';
   /** Extra numbers for the tracked probe run (validation accuracy, chosen L2, iterations, …). */
   metrics: Record<string, number>;
-  /** Per-epoch (LARS) or per-grid-point (logistic) series: [x, metrics]. */
-  series: [number, Record<string, number>][];
+  /** Per-epoch (LARS) or per-grid-point (logistic) series: [x, metrics, when measured (ms since the epoch)]. */
+  series: [number, Record<string, number>, number?][];
 }
 
 /**
@@ -60,11 +60,15 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
   if (config.probe.kind === 'logistic') {
     const trainFeatures = await datasetFeatures(trunk, train, config.data.imageSize, undefined, config.seed);
     const testFeatures = await datasetFeatures(trunk, test, config.data.imageSize, undefined, config.seed);
+    const selectedAt: number[] = []; // when each selection fit of the grid finished
     const fit = fitLogisticProbe(trainFeatures, testFeatures, {
       numClasses: train.classes.length,
       seed: config.seed,
       l2Grid: config.probe.l2Grid,
-      onFit: log ? (e) => console.log(`[probe] ${describeFit(e)}`) : undefined,
+      onFit: (e) => {
+        if (e.phase === 'select') selectedAt.push(Date.now());
+        if (log) console.log(`[probe] ${describeFit(e)}`);
+      },
     });
     if (log) console.log(`[probe] L2 ${fit.l2} (validation top-1 ${fit.validation ? pct(fit.validation.top1) : 'n/a'}), test top-1 ${pct(fit.test.top1)}, ${fit.converged ? 'converged' : `NOT converged (${fit.stopReason})`} in ${fit.iterations} iterations`);
     return {
@@ -80,9 +84,10 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
         probe_grad_norm: fit.gradNorm,
         probe_converged: fit.converged ? 1 : 0,
       },
-      series: fit.grid.map((g, i) => [i, { grid_l2: g.l2, grid_val_top1: g.validation.top1, grid_iterations: g.iterations, grid_train_loss: g.trainLoss }]),
+      series: fit.grid.map((g, i) => [i, { grid_l2: g.l2, grid_val_top1: g.validation.top1, grid_iterations: g.iterations, grid_train_loss: g.trainLoss }, selectedAt[i]]),
     };
   }
+  const epochAt = new Map<number, number>(); // when each epoch (and its evaluation, if any) finished
   const options = {
     numClasses: train.classes.length,
     epochs: config.probe.epochs,
@@ -90,7 +95,11 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
     baseLr: config.probe.baseLr,
     evalEvery: config.probe.evalEvery,
     seed: config.seed,
-    onEval: log ? (e: { epoch: number; top1: number; top5: number }) => console.log(`[probe] epoch ${e.epoch}: top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}`) : undefined,
+    onEval: (e: { epoch: number; top1: number; top5: number }) => {
+      epochAt.set(e.epoch, Date.now());
+      if (log) console.log(`[probe] epoch ${e.epoch}: top-1 ${pct(e.top1)}  top-5 ${pct(e.top5)}`);
+    },
+    onEpoch: (epoch: number) => void epochAt.set(epoch, Date.now()),
   };
   let result: ProbeResult;
   if (config.probe.kind === 'fast') {
@@ -122,7 +131,7 @@ export async function probeTrunk(trunk: Network, config: PretrainConfig, log = t
     top5: reported.top5,
     selection: config.probe.kind === 'paper' ? 'best-epoch' : 'final-epoch',
     metrics: { probe_best_top1: result.best.top1, probe_best_epoch: result.best.epoch, probe_final_top1: result.final.top1, probe_final_top5: result.final.top5 },
-    series: [...series.entries()].sort((a, b) => a[0] - b[0]),
+    series: [...series.entries()].sort((a, b) => a[0] - b[0]).map(([x, m]) => [x, m, epochAt.get(x)]),
   };
 }
 

@@ -68,5 +68,21 @@ describe('a method added through the registry only', () => {
     const pretrain = runs.find((r) => r.tags['unigrad.role'] === 'pretrain')!;
     expect(pretrain.params['loss.lambda']).toBe('0.5');
     expect(pretrain.params['method']).toBe('toy_pull');
+    // Namespaced keys; the headline probe accuracy also on the pretraining run; the table's flat names kept.
+    expect(pretrain.status).toBe('FINISHED');
+    expect(Object.keys(pretrain.metrics)).toEqual(expect.arrayContaining(['train/loss', 'train/lr', 'train/pos_sim', 'train/ema_momentum', 'train/embedding_std', 'train/images_per_s']));
+    expect(pretrain.metrics['loss']).toBeUndefined();
+    expect(pretrain.metrics['probe/top1']).toBe(outcome.top1);
+    const probe = runs.find((r) => r.tags['unigrad.role'] === 'probe')!;
+    expect(probe.metrics['probe/top1']).toBe(outcome.top1);
+    expect(probe.metrics['probe_top1']).toBe(outcome.top1);
+    expect(row.metrics['probe_top1']).toBe(outcome.top1);
+    // Short, variant-first names and the full tag set on the row run.
+    expect(row.runName).toBe(`toy-pull grad-mm s${config.seed}`);
+    expect(pretrain.runName).toBe(`pretrain toy-pull grad-mm s${config.seed}`);
+    expect(probe.runName).toBe(`probe toy-pull grad-mm s${config.seed}`);
+    expect(row.tags).toMatchObject({ 'unigrad.form': 'grad', 'unigrad.target': 'mm', 'unigrad.dataset': config.data.dataset, 'unigrad.role': 'row' });
+    expect(row.tags['unigrad.backend']).toBeTruthy();
+    expect(Object.keys(probe.metrics).every((k) => k.startsWith('probe/') || k.startsWith('probe_'))).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { knnMonitor } from './features';
 import { loadCheckpoint } from '@unigrad/models';
 import { pretrainMeta } from './checkpoint';
 import type { StopRequest } from './signals';
-import { defaultRunName, pretrain, type PretrainResult } from './train';
+import { pretrain, type PretrainResult } from './train';
 
 export interface TrackedPretrainOptions {
   tracker: Tracker;
@@ -24,10 +24,22 @@ export interface TrackedPretrainOptions {
   /** The app's stop request (signals); see signals.ts. */
   stop?: StopRequest;
   log?: boolean;
+  /** Leave the run open (FINISHED by the caller) so the probe's headline accuracy can be logged on it. */
+  keepOpen?: boolean;
+}
+
+/** The headline accuracies on the pretraining run (fractions), so pretraining runs can be compared by accuracy. */
+export const HEADLINE_METRICS = { knnTop1: 'knn/final_top1', probeTop1: 'probe/top1' } as const;
+
+/** The loop's step metrics under MLflow-style namespaced keys (`train/loss`, `train/lr`, …). */
+export function trainMetrics(metrics: object): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [`train/${k}`, v as number]));
 }
 
 export interface TrackedPretrainResult extends PretrainResult {
   runId: string;
+  /** The run's handle; still open when `keepOpen` was asked (and the run was not interrupted). */
+  run: RunHandle;
   /** Last kNN top-1 (fraction), if the monitor ran. */
   knnTop1: number | null;
 }
@@ -42,6 +54,7 @@ export function runTags(config: PretrainConfig): Record<string, string> {
     'unigrad.dataset': config.data.dataset,
     'unigrad.backend': currentBackend()?.name ?? 'unknown',
     'unigrad.seed': String(config.seed),
+    'unigrad.variant': variantOf(config),
   };
 }
 
@@ -60,6 +73,16 @@ export async function continueOrStartRun(tracker: Tracker, resumeId: unknown, st
   return tracker.startRun(start);
 }
 
+/** The variant as the table names it: `original`, `grad-mm` or `grad-no-mm`. */
+export function variantOf(config: PretrainConfig): string {
+  return config.form === 'original' ? 'original' : `grad-${config.target === 'mm' ? 'mm' : 'no-mm'}`;
+}
+
+/** Short, variant-first label of a run: `simclr grad-mm s42` (`unigrad-cutmix grad-mm s7`). */
+export function runLabel(config: PretrainConfig): string {
+  return `${config.method.replace(/_/g, '-')}${config.cutmix ? '-cutmix' : ''} ${variantOf(config)} s${config.seed}`;
+}
+
 export async function trackedPretrain(requested: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
   // A resumed run is the checkpoint's run: its config (not the command line's) is what is tracked and monitored,
   // and its tracked run continues (same id) when this store has it.
@@ -67,7 +90,7 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
   const config = meta ? meta.config : requested;
   const start: StartRunOptions = {
     experiment: `unigrad-${config.preset}`,
-    runName: `pretrain ${config.name ?? defaultRunName(config)}`,
+    runName: `pretrain ${config.name ?? runLabel(config)}`,
     parent: options.parent,
     tags: { ...runTags(config), 'unigrad.role': 'pretrain', ...options.tags },
     params: flattenConfig(config),
@@ -88,20 +111,21 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
       stop: options.stop,
       checkpointMeta: { trackedRunId: run.id, ...(options.parent ? { trackedParentRunId: options.parent.id } : {}) },
       log: options.log,
-      onStep: (step, metrics) => run.logMetrics(step, { ...metrics }),
+      onStep: (step, metrics) => run.logMetrics(step, trainMetrics(metrics)),
       onEpochEnd: async (epoch, step, net) => {
         if (!knnEvery || (epoch + 1) % knnEvery !== 0) return;
         const knn = await knnMonitor(net.encoder, train!, test!, { imageSize: config.data.imageSize, ...config.knn, seed: config.seed });
         knnTop1 = knn.top1;
-        run.logMetrics(step, { knn_top1: knn.top1, knn_top5: knn.top5, rankme: knn.rankMe, epoch: epoch + 1 });
+        run.logMetrics(step, { 'knn/top1': knn.top1, 'knn/top5': knn.top5, 'knn/rankme': knn.rankMe, 'train/epoch': epoch + 1 });
         if (options.log ?? true) console.log(`\n[pretrain] epoch ${epoch + 1}: kNN top-1 ${(100 * knn.top1).toFixed(2)}%, effective rank ${knn.rankMe.toFixed(1)} of ${net.encoder.outputDim}`);
       },
     });
     for (const file of ['config.json', 'metrics.csv']) run.logArtifact(join(result.outDir, file));
     if (existsSync(result.checkpointPath)) run.logArtifact(result.checkpointPath, 'checkpoint');
-    if (knnTop1 !== null) run.logMetrics(result.steps, { final_knn_top1: knnTop1 });
-    await run.end(result.interrupted ? 'KILLED' : 'FINISHED');
-    return { ...result, runId: run.id, knnTop1 };
+    if (knnTop1 !== null) run.logMetrics(result.steps, { [HEADLINE_METRICS.knnTop1]: knnTop1 });
+    // The probe's top-1 is logged here too by the caller (recordProbeHeadline) once the probe ran.
+    if (!options.keepOpen || result.interrupted) await run.end(result.interrupted ? 'KILLED' : 'FINISHED');
+    return { ...result, runId: run.id, knnTop1, run };
   } catch (err) {
     await run.end('FAILED');
     throw err;

@@ -39,7 +39,8 @@ export interface RunHandle {
   readonly ended: boolean;
   /** 'RUNNING' until the first end()/endNow(), then the status it recorded. */
   readonly status: RunStatus;
-  logMetrics(step: number, metrics: Record<string, number>): void;
+  /** `timestamp` (ms since the epoch) is when the values were measured; default now. */
+  logMetrics(step: number, metrics: Record<string, number>, timestamp?: number): void;
   logParams(params: Record<string, ParamValue>): void;
   setTags(tags: Record<string, string>): void;
   /** Copies the file into the store now (so later changes do not leak in) and uploads it on delivery. */
@@ -172,9 +173,9 @@ class Run implements RunHandle {
     if (this.ended) throw new Error(`tracking: ${what} on run ${this.id} after end(); log before ending the run.`);
   }
 
-  logMetrics(step: number, metrics: Record<string, number>): void {
+  logMetrics(step: number, metrics: Record<string, number>, at?: number): void {
     this.assertOpen('logMetrics');
-    const timestamp = Date.now();
+    const timestamp = at !== undefined && Number.isFinite(at) ? Math.round(at) : Date.now();
     const points: MetricPoint[] = [];
     for (const [key, value] of Object.entries(metrics)) {
       validateKey('metric', key);
