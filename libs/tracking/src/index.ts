@@ -4,7 +4,7 @@ export type { DatasetInput, EndStatus, KeyValue, MetricPoint, RunStatus, Tracked
 export { MLFLOW_LIMITS } from './limits';
 export { splitIntoBatches } from './batching';
 export type { BatchEntity } from './batching';
-export { MlflowClient, MlflowHttpError, isRetryable, isStaleConnection } from './mlflow-client';
+export { EXPERIMENT_KIND_TAG, MlflowClient, MlflowHttpError, experimentTags, isRetryable, isStaleConnection } from './mlflow-client';
 export type { FetchLike, MlflowClientOptions, MlflowRun, MlflowRunInfo } from './mlflow-client';
 export { RunStore, defaultStoreDir, workspaceRoot } from './store';
 export { LOCAL_RUN_ID_TAG, backoffDelay, deliverRun, hasPendingEvents, indexRemoteRuns, readSyncState, withRetry } from './delivery';

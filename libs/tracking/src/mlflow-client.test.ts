@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { isRetryable, isStaleConnection, MlflowClient, MlflowHttpError } from './mlflow-client';
+import { EXPERIMENT_KIND_TAG, isRetryable, isStaleConnection, MlflowClient, MlflowHttpError } from './mlflow-client';
+import { FakeMlflow } from './testing/fake-mlflow';
 
 function blockEventLoop(ms: number): void {
   const end = Date.now() + ms;
@@ -63,5 +64,25 @@ describe('error classes', () => {
     const stale = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }) });
     expect(isStaleConnection(stale)).toBe(true);
     expect(isStaleConnection(Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }))).toBe(false);
+  });
+});
+
+describe('experiments this project creates', () => {
+  it('are of the model-training kind with a description, also when they existed without the tags', async () => {
+    const fake = new FakeMlflow();
+    const client = new MlflowClient({ trackingUri: 'http://fake:5000', fetch: fake.fetch });
+    const id = await client.getOrCreateExperiment('unigrad-fmnist');
+    const tags = fake.experimentTags.get(id)!;
+    expect(tags.get(EXPERIMENT_KIND_TAG)).toBe('custom_model_development');
+    expect(tags.get('mlflow.note.content')).toMatch(/preset "fmnist"/);
+    // An experiment created before (no tags) gets them on first use; one with a kind keeps it.
+    fake.experiments.set('old', '99');
+    fake.experimentTags.set('99', new Map());
+    expect(await client.getOrCreateExperiment('old')).toBe('99');
+    expect(fake.experimentTags.get('99')!.get(EXPERIMENT_KIND_TAG)).toBe('custom_model_development');
+    fake.experiments.set('genai', '98');
+    fake.experimentTags.set('98', new Map([[EXPERIMENT_KIND_TAG, 'genai_development']]));
+    await client.getOrCreateExperiment('genai');
+    expect(fake.experimentTags.get('98')!.get(EXPERIMENT_KIND_TAG)).toBe('genai_development');
   });
 });

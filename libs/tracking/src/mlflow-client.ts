@@ -83,6 +83,22 @@ export interface MlflowExperiment {
   name: string;
   lifecycle_stage: string;
   artifact_location?: string;
+  tags?: KeyValue[];
+}
+
+/** MLflow 3's UI opens an experiment with this tag = `custom_model_development` in the model-training view. */
+export const EXPERIMENT_KIND_TAG = 'mlflow.experimentKind';
+
+/** Tags of the experiments this project creates: the model-training kind and a description (`mlflow.note.content`). */
+export function experimentTags(name: string): KeyValue[] {
+  const preset = name.startsWith('unigrad-') ? name.slice('unigrad-'.length) : undefined;
+  const description = preset
+    ? `UniGrad-TS (CVPR 2022 UniGrad reproduction), preset "${preset}": one row run per table cell and seed, with its pretraining and linear-probe runs nested under it. Group by the tag unigrad.cell for the results table.`
+    : `UniGrad-TS runs (CVPR 2022 UniGrad reproduction).`;
+  return [
+    { key: EXPERIMENT_KIND_TAG, value: 'custom_model_development' },
+    { key: 'mlflow.note.content', value: description },
+  ];
 }
 
 export interface MlflowClientOptions {
@@ -184,7 +200,11 @@ export class MlflowClient {
     }
   }
 
-  /** Get-or-create that tolerates another process creating the same experiment between our get and create. */
+  /**
+   * Get-or-create that tolerates another process creating the same experiment between our get and create. A new
+   * experiment gets EXPERIMENT_TAGS (the model-training view of MLflow 3's UI) and a description; an existing one
+   * without `mlflow.experimentKind` gets the tags set, so a fresh browser does not open it in the GenAI view.
+   */
   async getOrCreateExperiment(name: string): Promise<string> {
     if (name.length === 0 || name.length > MLFLOW_LIMITS.experimentNameLength) {
       throw new Error(`tracking: experiment name must have 1..${MLFLOW_LIMITS.experimentNameLength} characters, got ${name.length}.`);
@@ -194,10 +214,16 @@ export class MlflowClient {
       if (existing.lifecycle_stage === 'deleted') {
         await this.api('POST', 'experiments/restore', { experiment_id: existing.experiment_id });
       }
+      if (!existing.tags?.some((t) => t.key === EXPERIMENT_KIND_TAG)) {
+        const has = new Set((existing.tags ?? []).map((t) => t.key));
+        for (const tag of experimentTags(name)) {
+          if (!has.has(tag.key)) await this.api('POST', 'experiments/set-experiment-tag', { experiment_id: existing.experiment_id, key: tag.key, value: tag.value });
+        }
+      }
       return existing.experiment_id;
     }
     try {
-      const r = await this.api<{ experiment_id: string }>('POST', 'experiments/create', { name });
+      const r = await this.api<{ experiment_id: string }>('POST', 'experiments/create', { name, tags: experimentTags(name) });
       return r.experiment_id;
     } catch (err) {
       if (err instanceof MlflowHttpError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') {

@@ -20,6 +20,8 @@ export class FakeMlflow {
   failLogBatchAt = 0;
   requests: string[] = [];
   experiments = new Map<string, string>();
+  /** Experiment id → its tags. */
+  experimentTags = new Map<string, Map<string, string>>();
   runs = new Map<string, FakeRun>();
   artifacts = new Map<string, Uint8Array>();
   private seq = 0;
@@ -52,7 +54,7 @@ export class FakeMlflow {
       case 'experiments/get-by-name': {
         const id = this.experiments.get(q.get('experiment_name') ?? '');
         return id
-          ? this.json(200, { experiment: { experiment_id: id, name: q.get('experiment_name'), lifecycle_stage: 'active' } })
+          ? this.json(200, { experiment: { experiment_id: id, name: q.get('experiment_name'), lifecycle_stage: 'active', tags: [...(this.experimentTags.get(id) ?? [])].map(([key, value]) => ({ key, value })) } })
           : this.json(404, { error_code: 'RESOURCE_DOES_NOT_EXIST' });
       }
       case 'experiments/create': {
@@ -60,7 +62,14 @@ export class FakeMlflow {
         if (this.experiments.has(name)) return this.json(400, { error_code: 'RESOURCE_ALREADY_EXISTS' });
         const id = String(this.experiments.size + 1);
         this.experiments.set(name, id);
+        this.experimentTags.set(id, new Map(((body.tags ?? []) as Array<{ key: string; value: string }>).map((t) => [t.key, t.value])));
         return this.json(200, { experiment_id: id });
+      }
+      case 'experiments/set-experiment-tag': {
+        const id = String(body.experiment_id);
+        if (!this.experimentTags.has(id)) this.experimentTags.set(id, new Map());
+        this.experimentTags.get(id)!.set(String(body.key), String(body.value));
+        return this.json(200, {});
       }
       case 'runs/create': {
         const run_id = `remote${String(++this.seq).padStart(4, '0')}`;
