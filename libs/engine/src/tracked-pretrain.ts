@@ -5,7 +5,7 @@ import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
 import type { RunHandle, StartRunOptions, Tracker } from '@unigrad/tracking';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDataset } from './datasets';
+import { datasetInput, openDataset } from './datasets';
 import { knnMonitor } from './features';
 import { loadCheckpoint } from '@unigrad/models';
 import { pretrainMeta } from './checkpoint';
@@ -96,15 +96,19 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
     params: flattenConfig(config),
   };
   const run = await continueOrStartRun(options.tracker, meta?.extra?.trackedRunId, start, options.log ?? true);
-  if (!meta || run.id !== meta.extra?.trackedRunId) run.logDataset({ name: config.data.dataset, digest: datasetDigest(config), sourceType: 'local', source: JSON.stringify({ path: config.data.dir ?? 'default' }), context: 'training' });
+  const freshRun = !meta || run.id !== meta.extra?.trackedRunId;
 
   // A signal finishes the step, checkpoints, and returns with interrupted = true; a crash marks the run FAILED.
   let knnTop1: number | null = null;
   const knnEvery = config.knn.every;
   try {
     // Inside the try: a data error after the run was created marks it FAILED.
-    const train = knnEvery ? await openDataset(config, 'train') : null;
+    const train = await openDataset(config, 'train');
     const test = knnEvery ? await openDataset(config, 'test') : null;
+    if (freshRun) {
+      run.logDataset(await datasetInput(config, 'train', 'training', train));
+      if (test) run.logDataset(await datasetInput(config, 'test', 'evaluation', test));
+    }
     const result = await pretrain(config, {
       resume: options.resume,
       overwrite: options.overwrite,
@@ -114,7 +118,7 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
       onStep: (step, metrics) => run.logMetrics(step, trainMetrics(metrics)),
       onEpochEnd: async (epoch, step, net) => {
         if (!knnEvery || (epoch + 1) % knnEvery !== 0) return;
-        const knn = await knnMonitor(net.encoder, train!, test!, { imageSize: config.data.imageSize, ...config.knn, seed: config.seed });
+        const knn = await knnMonitor(net.encoder, train, test!, { imageSize: config.data.imageSize, ...config.knn, seed: config.seed });
         knnTop1 = knn.top1;
         run.logMetrics(step, { 'knn/top1': knn.top1, 'knn/top5': knn.top5, 'knn/rankme': knn.rankMe, 'train/epoch': epoch + 1 });
         if (options.log ?? true) console.log(`\n[pretrain] epoch ${epoch + 1}: kNN top-1 ${(100 * knn.top1).toFixed(2)}%, effective rank ${knn.rankMe.toFixed(1)} of ${net.encoder.outputDim}`);
@@ -130,9 +134,4 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
     await run.end('FAILED');
     throw err;
   }
-}
-
-/** A short identity for the dataset input (MLflow digests are ≤ 36 chars). */
-function datasetDigest(config: PretrainConfig): string {
-  return `${config.data.dataset}-${config.data.subset ?? 'all'}-${config.data.imageSize}`.slice(0, 36);
 }

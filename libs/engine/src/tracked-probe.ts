@@ -2,6 +2,7 @@
 import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
 import type { Network } from '@unigrad/models';
 import { TABLE_METRICS, type RunHandle, type Tracker } from '@unigrad/tracking';
+import { datasetInput } from './datasets';
 import { runLabel, runTags } from './tracked-pretrain';
 import { probeLabel, probeTrunk, type ProbeReport } from './probe';
 
@@ -58,6 +59,9 @@ export async function trackedProbe(trunk: Network, config: PretrainConfig, optio
     params: { ...flattenConfig(config.probe, 'probe'), source: options.source },
   });
   try {
+    // The probe always trains on the full training split and is evaluated on the test split.
+    run.logDataset(await datasetInput({ ...config, data: { ...config.data, subset: undefined } }, 'train', 'training'));
+    run.logDataset(await datasetInput(config, 'test', 'evaluation'));
     const result = await probeTrunk(trunk, config, options.log ?? true);
     for (const [x, metrics, at] of result.series) run.logMetrics(x, probeSeriesMetrics(metrics), at);
     run.logMetrics(result.series.at(-1)?.[0] ?? 0, probeMetrics(result));

@@ -3,6 +3,7 @@ import { PRESETS, resolveConfig } from '@unigrad/configs';
 import { getExperiment } from '@unigrad/experiments';
 import { describe, expect, it } from 'vitest';
 import { cellLabel } from './cell';
+import { datasetInput } from './datasets';
 import type { ProbeReport } from './probe';
 import { probeMetrics, probeTags } from './tracked-probe';
 import { runLabel, trainMetrics } from './tracked-pretrain';
@@ -46,5 +47,15 @@ describe('tracked run names, tags and metric keys', () => {
       probe_top5: 0.99,
       probe_final_top1: 0.8,
     });
+  });
+
+  it('logs datasets with a content digest and their source', async () => {
+    const synthetic = resolveConfig(PRESETS.quick, { data: { dataset: 'synthetic', dir: '/data/x' }, seed: 1 });
+    const a = await datasetInput(synthetic, 'train', 'training');
+    expect(a).toMatchObject({ name: 'synthetic-train', sourceType: 'local', source: JSON.stringify({ path: '/data/x' }), context: 'training' });
+    expect(a.digest).toMatch(/^[0-9a-f]{32}$/);
+    expect((await datasetInput(synthetic, 'train', 'training')).digest).toBe(a.digest); // a digest of the content
+    expect((await datasetInput({ ...synthetic, seed: 2 }, 'train', 'training')).digest).not.toBe(a.digest); // other pixels
+    expect(JSON.parse(a.profile!).num_rows).toBe(64);
   });
 });
