@@ -2,7 +2,7 @@
 // call. The loop itself (train.ts) knows nothing about MLflow.
 import { currentBackend } from '@unigrad/core';
 import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
-import type { RunHandle, StartRunOptions, Tracker } from '@unigrad/tracking';
+import { logSystemMetrics, type RunHandle, type StartRunOptions, type Tracker } from '@unigrad/tracking';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetInput, openDataset } from './datasets';
@@ -24,6 +24,8 @@ export interface TrackedPretrainOptions {
   /** The app's stop request (signals); see signals.ts. */
   stop?: StopRequest;
   log?: boolean;
+  /** System metrics (MLflow's system/… names) every this many ms during pretraining (default 10 s; 0 = none). */
+  systemMetricsMs?: number;
   /** Leave the run open (FINISHED by the caller) so the probe's headline accuracy can be logged on it. */
   keepOpen?: boolean;
 }
@@ -101,6 +103,8 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
   // A signal finishes the step, checkpoints, and returns with interrupted = true; a crash marks the run FAILED.
   let knnTop1: number | null = null;
   const knnEvery = config.knn.every;
+  const systemMs = options.systemMetricsMs ?? 10_000;
+  const stopSystemMetrics = systemMs > 0 ? logSystemMetrics(run, { intervalMs: systemMs }) : () => undefined;
   try {
     // Inside the try: a data error after the run was created marks it FAILED.
     const train = await openDataset(config, 'train');
@@ -133,5 +137,7 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
   } catch (err) {
     await run.end('FAILED');
     throw err;
+  } finally {
+    stopSystemMetrics();
   }
 }

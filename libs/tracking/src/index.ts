@@ -36,3 +36,5 @@ export type { WriteResultsOptions, WriteResultsResult } from './results-files';
 export { startMlflowServer, mlflowVenvBin, freePort } from './mlflow-server';
 export type { MlflowServer } from './mlflow-server';
 export { readGradCompareSections } from './results-files';
+export { SYSTEM_METRICS, logSystemMetrics, sampleSystemMetrics } from './system-metrics';
+export type { SystemMetricsOptions } from './system-metrics';

@@ -39,6 +39,8 @@ export interface RunHandle {
   readonly ended: boolean;
   /** 'RUNNING' until the first end()/endNow(), then the status it recorded. */
   readonly status: RunStatus;
+  /** For a resumed run, the highest step of `key` logged before the resume (undefined for a fresh run or key). */
+  lastStep(key: string): number | undefined;
   /** `timestamp` (ms since the epoch) is when the values were measured; default now. */
   logMetrics(step: number, metrics: Record<string, number>, timestamp?: number): void;
   logParams(params: Record<string, ParamValue>): void;
@@ -171,6 +173,10 @@ class Run implements RunHandle {
 
   private assertOpen(what: string): void {
     if (this.ended) throw new Error(`tracking: ${what} on run ${this.id} after end(); log before ending the run.`);
+  }
+
+  lastStep(key: string): number | undefined {
+    return this.loggedUpTo.get(key);
   }
 
   logMetrics(step: number, metrics: Record<string, number>, at?: number): void {
