@@ -10,7 +10,7 @@ import { runDir } from './train';
 import { baselineTrunk, probeLabel } from './probe';
 import { continueOrStartRun, HEADLINE_METRICS, trackedPretrain } from './tracked-pretrain';
 import { probeMetrics, probeTags, trackedProbe } from './tracked-probe';
-import { TABLE_METRICS, TABLE_TAGS, type RunHandle, type TrackedRun, type Tracker } from '@unigrad/tracking';
+import { MODEL_TAGS, TABLE_METRICS, TABLE_TAGS, type RunHandle, type TrackedRun, type Tracker } from '@unigrad/tracking';
 
 export interface CellOutcome {
   rowRunId: string;
@@ -34,6 +34,11 @@ export function cellTags(experiment: Experiment, config: PretrainConfig): Record
 export function cellLabel(experiment: Experiment, config: PretrainConfig): string {
   const method = experiment.row.replace(/_/g, '-');
   return experiment.variant === 'baseline' ? `${method} s${config.seed}` : `${method} ${experiment.variant} s${config.seed}`;
+}
+
+/** The registered model of a cell's encoders (one version per seed and run): `unigrad-fmnist-simclr-grad-mm`. */
+export function registeredModelName(experiment: Experiment, config: PretrainConfig): string {
+  return `unigrad-${config.preset}-${experiment.id.replace(':', '-')}`;
 }
 
 /** A cell is complete for (preset, seed) when a finished row run with a probe result exists. */
@@ -100,6 +105,8 @@ export async function runCell(experiment: Experiment, config: PretrainConfig, tr
       if (start.resume && log) console.log(`[reproduce] ${experiment.id} seed ${config.seed}: resuming from ${start.resume}`);
       const pretrained = await trackedPretrain(config, { tracker, parent: row, tags, log, stop: options.stop, keepOpen: true, ...start });
       pretrainRun = pretrained.run;
+      // The cell's encoder becomes a registered model version (registerCellModels, on mlflow:sync).
+      row.setTags({ [MODEL_TAGS.registeredName]: registeredModelName(experiment, config), [MODEL_TAGS.modelRun]: pretrained.runId });
       pretrainSteps = pretrained.steps;
       if (pretrained.interrupted || options.stop?.requested) {
         await pretrainRun.end(pretrained.interrupted ? 'KILLED' : 'FINISHED');

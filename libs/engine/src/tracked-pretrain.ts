@@ -2,8 +2,9 @@
 // call. The loop itself (train.ts) knows nothing about MLflow.
 import { currentBackend } from '@unigrad/core';
 import { flattenConfig, type PretrainConfig } from '@unigrad/configs';
-import { logSystemMetrics, type RunHandle, type StartRunOptions, type Tracker } from '@unigrad/tracking';
-import { existsSync } from 'node:fs';
+import { logSystemMetrics, MODEL_ARTIFACT_PATH, MODEL_TAGS, type RunHandle, type StartRunOptions, type Tracker } from '@unigrad/tracking';
+import { trunkConfigFor } from './setup';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { datasetInput, openDataset } from './datasets';
 import { knnMonitor } from './features';
@@ -85,6 +86,36 @@ export function runLabel(config: PretrainConfig): string {
   return `${config.method.replace(/_/g, '-')}${config.cutmix ? '-cutmix' : ''} ${variantOf(config)} s${config.seed}`;
 }
 
+/** The checkpoint's file name inside the logged model. */
+export const MODEL_CHECKPOINT_FILE = 'encoder.ckpt';
+
+/** An MLmodel-style description (YAML) of the logged encoder: flavour `unigrad`, how to load it, the trunk's config. */
+export function mlmodelYaml(config: PretrainConfig, step: number): string {
+  const q = (v: unknown) => JSON.stringify(v); // JSON scalars and flow sequences are valid YAML
+  const trunk = trunkConfigFor(config) as unknown as Record<string, unknown>;
+  return [
+    `artifact_path: ${MODEL_ARTIFACT_PATH}`,
+    `utc_time_created: ${q(new Date().toISOString())}`,
+    'flavors:',
+    '  unigrad:',
+    `    checkpoint: ${MODEL_CHECKPOINT_FILE}`,
+    '    loader_module: "@unigrad/engine"',
+    '    loader: loadTrunkFromCheckpoint',
+    `    usage: ${q(`const { trunk, config } = loadTrunkFromCheckpoint('${MODEL_CHECKPOINT_FILE}'); // a frozen online trunk (tfjs), e.g. for npm run linear-eval -- --checkpoint ${MODEL_CHECKPOINT_FILE}`)}`,
+    `    step: ${step}`,
+    `    method: ${q(config.cutmix ? 'unigrad_cutmix' : config.method)}`,
+    `    variant: ${q(variantOf(config))}`,
+    `    seed: ${config.seed}`,
+    '    trunk:',
+    ...Object.entries(trunk).map(([k, v]) => `      ${k}: ${q(v)}`),
+    '    input:',
+    `      dataset: ${q(config.data.dataset)}`,
+    `      image_size: ${config.data.imageSize}`,
+    `      channels: ${q(trunk.inChannels)}`,
+    '',
+  ].join('\n');
+}
+
 export async function trackedPretrain(requested: PretrainConfig, options: TrackedPretrainOptions): Promise<TrackedPretrainResult> {
   // A resumed run is the checkpoint's run: its config (not the command line's) is what is tracked and monitored,
   // and its tracked run continues (same id) when this store has it.
@@ -129,7 +160,14 @@ export async function trackedPretrain(requested: PretrainConfig, options: Tracke
       },
     });
     for (const file of ['config.json', 'metrics.csv']) run.logArtifact(join(result.outDir, file));
-    if (existsSync(result.checkpointPath)) run.logArtifact(result.checkpointPath, 'checkpoint');
+    if (existsSync(result.checkpointPath)) {
+      // The encoder as an MLflow-style model: the checkpoint and an MLmodel saying how to load it.
+      const mlmodel = join(result.outDir, 'MLmodel');
+      writeFileSync(mlmodel, mlmodelYaml(config, result.steps));
+      run.logArtifact(result.checkpointPath, `${MODEL_ARTIFACT_PATH}/${MODEL_CHECKPOINT_FILE}`);
+      run.logArtifact(mlmodel, `${MODEL_ARTIFACT_PATH}/MLmodel`);
+      run.setTags({ [MODEL_TAGS.artifactPath]: MODEL_ARTIFACT_PATH });
+    }
     if (knnTop1 !== null) run.logMetrics(result.steps, { [HEADLINE_METRICS.knnTop1]: knnTop1 });
     // The probe's top-1 is logged here too by the caller (recordProbeHeadline) once the probe ran.
     if (!options.keepOpen || result.interrupted) await run.end(result.interrupted ? 'KILLED' : 'FINISHED');

@@ -38,3 +38,5 @@ export type { MlflowServer } from './mlflow-server';
 export { readGradCompareSections } from './results-files';
 export { SYSTEM_METRICS, logSystemMetrics, sampleSystemMetrics } from './system-metrics';
 export type { SystemMetricsOptions } from './system-metrics';
+export { MODEL_ARTIFACT_PATH, MODEL_TAGS, registerCellModels } from './model-registry';
+export type { RegisteredVersion } from './model-registry';

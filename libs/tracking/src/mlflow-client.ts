@@ -234,6 +234,19 @@ export class MlflowClient {
     }
   }
 
+  /** A version of registered model `name` (created if missing) from `source` (e.g. the run's artifact URI + `/model`). */
+  async createModelVersion(args: { name: string; source: string; runId: string; description?: string; tags?: KeyValue[] }): Promise<{ name: string; version: string }> {
+    try {
+      await this.api('POST', 'registered-models/create', { name: args.name, description: args.description });
+    } catch (err) {
+      if (!(err instanceof MlflowHttpError && err.errorCode === 'RESOURCE_ALREADY_EXISTS')) throw err;
+    }
+    const r = await this.api<{ model_version: { name: string; version: string } }>('POST', 'model-versions/create', {
+      name: args.name, source: args.source, run_id: args.runId, description: args.description, tags: args.tags,
+    });
+    return { name: r.model_version.name, version: String(r.model_version.version) };
+  }
+
   async searchExperiments(): Promise<MlflowExperiment[]> {
     const out: MlflowExperiment[] = [];
     let pageToken: string | undefined;

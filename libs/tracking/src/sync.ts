@@ -5,6 +5,7 @@
 import { reapDeadRuns, type ReapedRun } from './dead-runs';
 import { deliverRun, indexRemoteRuns, readSyncState, withRetry, type DeliveryContext, type DeliveryResult, type RetryOptions } from './delivery';
 import { isRetryable, MlflowClient, type FetchLike } from './mlflow-client';
+import { registerCellModels, type RegisteredVersion } from './model-registry';
 import { RunStore } from './store';
 import type { RunStatus } from './types';
 
@@ -36,6 +37,8 @@ export interface SyncSummary {
   warnings: string[];
   /** Runs that could not be delivered for a reason retrying does not fix (damaged log, refused run). */
   failed: Array<{ id: string; error: string }>;
+  /** Model versions registered by this sync (row runs tagged with MODEL_TAGS.registeredName). */
+  registered?: RegisteredVersion[];
   /** Runs of dead processes marked KILLED before the sync. */
   reaped: ReapedRun[];
 }
@@ -118,5 +121,7 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
     });
   };
   for (const level of levels) for (const id of level ?? []) await one(id);
+  // The table cells' encoders as registered model versions (model-registry.ts), once their runs are delivered.
+  summary.registered = await withRetry(() => registerCellModels(store, client, options.log), options.retry);
   return summary;
 }
