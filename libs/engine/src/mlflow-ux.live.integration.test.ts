@@ -4,13 +4,16 @@ import { initBackend } from '@unigrad/core';
 import { PRESETS, resolveConfig } from '@unigrad/configs';
 import { getExperiment } from '@unigrad/experiments';
 import { createTracker, MlflowClient, mlflowVenvBin, MODEL_TAGS, registerCellModels, startMlflowServer, type MlflowServer } from '@unigrad/tracking';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredModelName, runCell } from './cell';
 
 const venv = mlflowVenvBin();
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+let pages: { experimentId: string; pretrainRunId: string } | undefined;
 if (!venv) console.warn('SKIPPED mlflow UX integration test: no .venv/mlflow. Run `npm run mlflow:setup` to enable it.');
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -98,5 +101,31 @@ describe.skipIf(!venv)('a table cell as MLflow users see it (real server)', () =
     const { model_version: mv } = await api(`model-versions/get?name=${encodeURIComponent(name)}&version=1`);
     expect(mv.run_id).toBe(pretrain.info.run_id);
     expect(mv.source).toMatch(/\/model$/);
+    pages = { experimentId: exp.experiment_id, pretrainRunId: pretrain.info.run_id };
+  });
+
+  // A look at MLflow's UI in headless Chromium (Debian's `chromium`; skipped without it): the pretraining run's
+  // page and its model-metrics page, saved as PNGs under runs/ui-screens/ (git-ignored) for a developer to look at,
+  // and the metric keys found among the chart titles of the rendered page.
+  it.skipIf(!chromium)('renders the run page and its metric charts in headless Chromium', () => {
+    expect(pages, 'the REST test above must have run').toBeDefined();
+    const shots = join(__dirname, '..', '..', '..', 'runs', 'ui-screens');
+    mkdirSync(shots, { recursive: true });
+    const base = `${server.url}/#/experiments/${pages!.experimentId}/runs/${pages!.pretrainRunId}`;
+    const headless = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--virtual-time-budget=20000', '--window-size=1400,1000'];
+    // MLflow 3.17's UI picks GenAI vs model training from ?workflowType= or the browser's saved choice (default
+    // GenAI), not from the experiment's mlflow.experimentKind: links into the model-training view need the parameter.
+    const ml = '?workflowType=machine_learning';
+    for (const [file, url] of [['run-overview.png', `${base}${ml}`], ['run-model-metrics.png', `${base}/model-metrics${ml}`]] as const) {
+      const r = spawnSync(chromium!, [...headless, `--screenshot=${join(shots, file)}`, url], { encoding: 'utf8', timeout: 120_000 });
+      expect(existsSync(join(shots, file)), r.stderr).toBe(true);
+    }
+    // Only charts in view are rendered (the first row of each section): those titles are checked.
+    const dom = spawnSync(chromium!, [...headless, '--dump-dom', `${base}/model-metrics${ml}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }).stdout;
+    // The UI groups charts by the key's namespace ("train (6)", "probe (1)") and titles each with the rest of the key.
+    const text = dom.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
+    expect(text).toMatch(/train\s*\(\s*6\s*\)/);
+    expect(text).toMatch(/probe\s*\(\s*\d+\s*\)/);
+    for (const title of ['top1', 'ema_momentum', 'embedding_std', 'images_per_s']) expect(text).toContain(` ${title} `);
   });
 });
