@@ -1,10 +1,10 @@
-// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient, ReluGrad), checked against
+// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient, ReluGrad, the 2x2 max-pool gradient), checked against
 // TF.js autodiff of the plain formulas on the same backend. Skipped where tfjs-node is not installed
 // (`npm run setup:native` installs it).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Rng, relativeError as relativeErrorOf } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNorm, batchNormTrain, createBatchNorm, relu, VariableStore } from './layers';
+import { batchNorm, batchNormTrain, createBatchNorm, maxPool2x2, relu, VariableStore } from './layers';
 
 let native = false;
 beforeAll(async () => {
@@ -81,6 +81,31 @@ describe('native TensorFlow backend paths', () => {
     expect(relativeError(tf.grad(f(true))(x), tf.grad(f(false))(x))).toBe(0);
   });
 
+  for (const shape of [
+    [3, 6, 8, 5],
+    [2, 7, 5, 3],
+    [4, 28, 28, 16],
+  ]) {
+    it(`maxPool2x2 on [${shape}]: values and gradient bit-identical to tf.maxPool's (MaxPoolGrad), ties included`, (ctx) => {
+      if (!native) ctx.skip();
+      // Half the inputs exactly 0 and some windows all equal: the tie-break must be MaxPoolGrad's (first maximum).
+      const raw = randomTensor(shape, 21);
+      const x = tf.tidy(() => tf.where(tf.greater(randomTensor(shape, 22), 0), raw, tf.zerosLike(raw))) as tf.Tensor4D;
+      const pooled = [shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2), shape[3]];
+      const w = randomTensor(pooled, 23);
+      const f = (ours: boolean) => (xx: tf.Tensor) => tf.sum(tf.mul(ours ? maxPool2x2(xx as tf.Tensor4D) : tf.maxPool(xx as tf.Tensor4D, 2, 2, 'valid'), w));
+      expect(Array.from(maxPool2x2(x).dataSync())).toEqual(Array.from(tf.maxPool(x, 2, 2, 'valid').dataSync()));
+      const ours = tf.grad(f(true))(x).dataSync();
+      const stock = tf.grad(f(false))(x).dataSync();
+      expect(ours.length).toBe(stock.length);
+      let differing = 0;
+      for (let i = 0; i < ours.length; i++) if (!Object.is(ours[i], stock[i])) differing++;
+      expect(differing).toBe(0);
+      // Equal windows: exactly one element per window gets the gradient.
+      expect(ours.filter((v) => v !== 0).length).toBeLessThanOrEqual(pooled.reduce((a, b) => a * b, 1));
+    });
+  }
+
   it('leaves no tensors behind', (ctx) => {
     if (!native) ctx.skip();
     const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 3);
@@ -88,7 +113,7 @@ describe('native TensorFlow backend paths', () => {
     tf.dispose(batchNorm(x, bn, 'train'));
     const before = tf.memory().numTensors;
     tf.dispose(batchNorm(x, bn, 'train'));
-    const { value, grads } = tf.variableGrads(() => tf.sum(relu(batchNorm(x, bn, 'train'))) as tf.Scalar, [bn.gamma, bn.beta]);
+    const { value, grads } = tf.variableGrads(() => tf.sum(relu(maxPool2x2(batchNorm(x, bn, 'train')))) as tf.Scalar, [bn.gamma, bn.beta]);
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
   });
