@@ -52,15 +52,27 @@ export interface RoundResult {
   seconds: number;
   /** Per-step times, ms. */
   step_ms: number[];
+  /**
+   * CPU time of the measuring process (all threads) over those steps, seconds: less sensitive to other load than the
+   * wall time (img per CPU-second), though spin-waiting threads count in it.
+   */
+  cpu_s?: number;
 }
 
 /**
  * The time-based loop: runs `step` until at least `seconds` of step time and at least `minSteps` steps have passed.
  * Warm-up is the caller's business (done once, before the first round). `now` is injectable for the tests.
  */
-export async function timedSteps(step: () => Promise<unknown> | unknown, seconds: number, minSteps = 3, now: () => number = () => performance.now()): Promise<RoundResult> {
+export async function timedSteps(
+  step: () => Promise<unknown> | unknown,
+  seconds: number,
+  minSteps = 3,
+  now: () => number = () => performance.now(),
+  cpuNow: () => number = () => process.cpuUsage().user / 1e6 + process.cpuUsage().system / 1e6,
+): Promise<RoundResult> {
   const stepMs: number[] = [];
   let total = 0;
+  const cpu0 = cpuNow();
   while (total < seconds * 1000 || stepMs.length < minSteps) {
     const t0 = now();
     await step();
@@ -68,7 +80,7 @@ export async function timedSteps(step: () => Promise<unknown> | unknown, seconds
     stepMs.push(dt);
     total += dt;
   }
-  return { steps: stepMs.length, seconds: total / 1000, step_ms: stepMs };
+  return { steps: stepMs.length, seconds: total / 1000, step_ms: stepMs, cpu_s: cpuNow() - cpu0 };
 }
 
 /** Source images per second of a round (each image gives two views): batch · steps / wall time. */
@@ -203,7 +215,9 @@ export interface TrainRecord {
   ratio_to_pytorch: number | null;
   threads: number;
   seconds_per_round: number;
-  rounds: { round: number; img_per_s: number; steps: number; seconds: number; step_ms_median: number; loadavg1: number; foreign_cpu: number | null }[];
+  /** Median over rounds of batch · steps / CPU-seconds of the measured process (null when not measured). */
+  img_per_cpu_s: number | null;
+  rounds: { round: number; img_per_s: number; img_per_cpu_s: number | null; steps: number; seconds: number; step_ms_median: number; loadavg1: number; foreign_cpu: number | null }[];
   load: ReturnType<typeof summarizeLoad>;
   load_warning: string | null;
 }
@@ -236,11 +250,13 @@ export function trainRecord(
     pytorch_isa: yardstick?.info.isa ?? null,
     pytorch_source: yardstick?.info.source ?? null,
     ratio_to_pytorch: torchMedian ? round3(s.median / torchMedian) : null,
+    img_per_cpu_s: side.rounds.every((r) => r.cpu_s) ? round1(median(side.rounds.map((r) => (side.batch * r.steps) / r.cpu_s!))) : null,
     threads: opts.threads,
     seconds_per_round: opts.secondsPerRound,
     rounds: side.rounds.map((r) => ({
       round: r.round,
       img_per_s: round1(r.img_per_s),
+      img_per_cpu_s: r.cpu_s ? round1((side.batch * r.steps) / r.cpu_s) : null,
       steps: r.steps,
       seconds: round3(r.seconds),
       step_ms_median: round1(median(r.step_ms)),
@@ -257,5 +273,6 @@ export function describeRecord(r: TrainRecord): string {
   const ratio = r.ratio_to_pytorch !== null && r.backend !== 'pytorch' ? `  ${r.ratio_to_pytorch.toFixed(2)}x PyTorch` : '';
   const foreign = r.rounds.map((x) => x.foreign_cpu).filter((v): v is number => v !== null);
   const load = `load avg ${Math.min(...r.rounds.map((x) => x.loadavg1)).toFixed(2)}–${Math.max(...r.rounds.map((x) => x.loadavg1)).toFixed(2)}${foreign.length ? `, others ≤ ${Math.max(...foreign).toFixed(2)} cores` : ''}`;
-  return `${r.img_per_s.toFixed(1).padStart(8)} img/s (min ${r.img_per_s_min.toFixed(1)}, max ${r.img_per_s_max.toFixed(1)} over ${r.rounds.length} rounds)${ratio}  [${load}]`;
+  const cpu = r.img_per_cpu_s !== null ? `, ${r.img_per_cpu_s.toFixed(1)} img per CPU-s` : '';
+  return `${r.img_per_s.toFixed(1).padStart(8)} img/s (min ${r.img_per_s_min.toFixed(1)}, max ${r.img_per_s_max.toFixed(1)} over ${r.rounds.length} rounds)${ratio}  [${load}${cpu}]`;
 }

@@ -25,7 +25,7 @@ function side(name: string, imgs: number[], load: LoadSample = quiet, batch = 25
   return {
     side: name,
     batch,
-    rounds: imgs.map((img, round) => ({ round, img_per_s: img, steps: 10, seconds: (10 * batch) / img, step_ms: [1000 * (batch / img)], load })),
+    rounds: imgs.map((img, round) => ({ round, img_per_s: img, steps: 10, seconds: (10 * batch) / img, cpu_s: (20 * batch) / img, step_ms: [1000 * (batch / img)], load })),
   };
 }
 
@@ -69,8 +69,9 @@ describe('timedSteps', () => {
       calls++;
       clock += 400; // each step takes 0.4 s of the fake clock
     };
-    const r = await timedSteps(step, 2, 3, () => clock);
+    const r = await timedSteps(step, 2, 3, () => clock, () => (2 * clock) / 1000); // two busy threads
     expect(r.steps).toBe(5); // 2 s / 0.4 s
+    expect(r.cpu_s).toBeCloseTo(4);
     expect(r.seconds).toBeCloseTo(2);
     expect(r.step_ms).toEqual([400, 400, 400, 400, 400]);
     expect(calls).toBe(5);
@@ -129,6 +130,7 @@ describe('trainRecord', () => {
       ratio_to_pytorch: 1.3,
       threads: 2,
       seconds_per_round: 10,
+      img_per_cpu_s: 650, // two cores busy: half the wall-clock rate per CPU-second
     });
     expect(rec.rounds).toHaveLength(3);
     expect(rec.rounds[0]).toMatchObject({ round: 0, img_per_s: 1200, steps: 10, loadavg1: 4.5, foreign_cpu: 1.2 });

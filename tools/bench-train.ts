@@ -343,8 +343,11 @@ async function profileWorker(args: Args): Promise<void> {
   const load0 = loadavg()[0];
   const steps = args.profileSteps;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < steps; i++) await trainer.step(view1, view2);
   const stepMs = (performance.now() - t0) / steps;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuMs = (cpu.user + cpu.system) / 1000 / steps;
   backend.binding = binding;
   const rows = [...ops.entries()].map(([op, s]) => ({ op, calls: s.calls / steps, ms: s.ms / steps })).sort((a, b) => b.ms - a.ms);
   const opMs = rows.reduce((a, r) => a + r.ms, 0);
@@ -355,6 +358,7 @@ async function profileWorker(args: Args): Promise<void> {
     backend: 'node',
     steps,
     step_ms: round1(stepMs),
+    cpu_ms: round1(cpuMs),
     op_ms: round1(opMs),
     outside_ops_ms: round1(stepMs - opMs),
     ops_per_step: rows.reduce((a, r) => a + r.calls, 0),
@@ -572,7 +576,7 @@ async function timedSlot(worker: LineWorker, seconds: number, minSteps: number, 
   const wall = (performance.now() - wall0) / 1000;
   const after = readCounters(worker.pid);
   const usage = before && after ? loadDuring(before, after, wall, CLK_TCK) : { foreign_cpu: null, steal_cpu: null };
-  return { steps: rec.steps, seconds: rec.seconds, step_ms: rec.step_ms, load: { loadavg1: Math.round(loadavg()[0] * 100) / 100, ...usage } };
+  return { steps: rec.steps, seconds: rec.seconds, step_ms: rec.step_ms, cpu_s: rec.cpu_s, load: { loadavg1: Math.round(loadavg()[0] * 100) / 100, ...usage } };
 }
 
 /** The yardstick interpreter: UNIGRAD_BENCH_PYTHON, the bench:setup venv, or Debian's python3 with python3-torch. */
@@ -683,7 +687,7 @@ async function runProfile(args: Args): Promise<void> {
   }
   const load = r.loadavg1 as number[];
   console.log(
-    `[bench:train] profile: ${model} batch ${batch} on node, ${args.threads} threads, mean of ${r.steps} steps: ${r.step_ms} ms/step, ${r.op_ms} ms in ${r.ops_per_step} TF ops, ${r.outside_ops_ms} ms outside them (JS, tape, tensor bookkeeping); tensors ${r.tensors_before} → ${r.tensors_after}; load average ${load[0].toFixed(2)} → ${load[1].toFixed(2)}`,
+    `[bench:train] profile: ${model} batch ${batch} on node, ${args.threads} threads, mean of ${r.steps} steps: ${r.step_ms} ms/step (${r.cpu_ms} CPU-ms), ${r.op_ms} ms in ${r.ops_per_step} TF ops, ${r.outside_ops_ms} ms outside them (JS, tape, tensor bookkeeping); tensors ${r.tensors_before} → ${r.tensors_after}; load average ${load[0].toFixed(2)} → ${load[1].toFixed(2)}`,
   );
   console.log(`  ${'op'.padEnd(28)} ${'calls'.padStart(6)} ${'ms/step'.padStart(9)} ${'share'.padStart(6)}`);
   for (const o of r.ops) if (o.ms >= 0.05) console.log(`  ${o.op.padEnd(28)} ${String(o.calls).padStart(6)} ${o.ms.toFixed(2).padStart(9)} ${`${o.share.toFixed(1)}%`.padStart(6)}`);

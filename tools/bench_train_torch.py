@@ -179,13 +179,14 @@ def timed_round(step, seconds, min_steps):
     times = []
     total = 0.0
     loss = float("nan")
+    cpu0 = time.process_time()
     while total < seconds or len(times) < min_steps:
         t0 = time.perf_counter()
         loss = step()
         dt = time.perf_counter() - t0
         times.append(dt * 1000)
         total += dt
-    return {"steps": len(times), "seconds": total, "step_ms": times, "loss": loss}
+    return {"steps": len(times), "seconds": total, "step_ms": times, "cpu_s": time.process_time() - cpu0, "loss": loss}
 
 
 def main():
