@@ -459,7 +459,7 @@ export function maxPool2x2Grad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D):
     const x6 = tf.reshape(even, [n, ho, 2, wo, 2, c]);
     const [top, bottom] = tf.split(x6, 2, 2);
     const [x00, x01] = tf.split(top, 2, 4);
-    const [x10, x11] = tf.split(bottom, 2, 4);
+    const [x10] = tf.split(bottom, 2, 4); // the last phase gets whatever is left
     const y6 = tf.reshape(y, [n, ho, 1, wo, 1, c]);
     const g = tf.reshape(dy, [n, ho, 1, wo, 1, c]);
     const zero = tf.zerosLike(g);
