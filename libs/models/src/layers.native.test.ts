@@ -1,4 +1,4 @@
-// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient, ReluGrad, the 2x2 max-pool gradient), checked against
+// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient and running statistics, ReluGrad, the 2x2 max-pool gradient), checked against
 // TF.js autodiff of the plain formulas on the same backend. Skipped where tfjs-node is not installed
 // (`npm run setup:native` installs it).
 import * as tf from '@tensorflow/tfjs';
@@ -73,6 +73,32 @@ describe('native TensorFlow backend paths', () => {
     expect(relativeError(bn.runningVar, tf.add(tf.mul(unbiased, 0.1), 0.9))).toBeLessThanOrEqual(1e-6);
   });
 
+  for (const shape of [
+    [16, 6, 6, 5],
+    [40, 7],
+  ]) {
+    it(`running statistics folded into FusedBatchNormV3 on [${shape}]: output and running mean bit-identical to the separate update, running var within a few ulp`, (ctx) => {
+      if (!native) ctx.skip();
+      const c = shape[shape.length - 1];
+      const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', c);
+      const count = shape.reduce((a, b) => a * b, 1) / c;
+      let refMean = tf.zeros([c]);
+      let refVar = tf.ones([c]);
+      for (let step = 0; step < 3; step++) {
+        const x = randomTensor(shape, 30 + step, 2, step);
+        const { y, mean, variance } = batchNormTrain(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps);
+        // The update as the generic path writes it (and as this path did before the fold).
+        refMean = tf.add(tf.mul(refMean, 1 - bn.momentum), tf.mul(mean, bn.momentum));
+        refVar = tf.add(tf.mul(refVar, 1 - bn.momentum), tf.mul(variance, (bn.momentum * count) / (count - 1)));
+        const out = batchNorm(x, bn, 'train');
+        expect(Array.from(out.dataSync())).toEqual(Array.from(y.dataSync()));
+        expect(Array.from(bn.runningMean.dataSync())).toEqual(Array.from(refMean.dataSync()));
+        // TF scales the variance by float32(m)·float32(N/(N−1)), the separate update by float32(m·N/(N−1)): 1 ulp apart per update.
+        expect(relativeError(bn.runningVar, refVar)).toBeLessThanOrEqual(2 ** -21); // a few ulp after three updates
+      }
+    });
+  }
+
   it('relu with ReluGrad equals tf.relu and its gradient', (ctx) => {
     if (!native) ctx.skip();
     const x = randomTensor([4, 3, 3, 2], 7);
@@ -113,7 +139,7 @@ describe('native TensorFlow backend paths', () => {
     tf.dispose(batchNorm(x, bn, 'train'));
     const before = tf.memory().numTensors;
     tf.dispose(batchNorm(x, bn, 'train'));
-    const { value, grads } = tf.variableGrads(() => tf.sum(relu(maxPool2x2(batchNorm(x, bn, 'train')))) as tf.Scalar, [bn.gamma, bn.beta]);
+    const { value, grads } = tf.variableGrads(() => tf.sum(relu(maxPool2x2(batchNorm(x as tf.Tensor4D, bn, 'train')))) as tf.Scalar, [bn.gamma, bn.beta]);
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
   });

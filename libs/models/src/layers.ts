@@ -293,6 +293,16 @@ export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode:
   if (count < 2) {
     throw new Error(`batchNorm in train mode needs more than 1 value per channel (got input shape [${x.shape}]); use a larger batch or 'eval' mode`);
   }
+  if (tf.getBackend() === 'tensorflow') {
+    // FusedBatchNormV3 updates the running statistics itself (exponential_avg_factor = momentum): six small ops fewer
+    // per BN call. Same formula; the output and running mean are bit-identical to the update below, the running
+    // variance within float32 round-off (TF rounds m and N/(N−1) separately: ~1 ulp per update; layers.native.test.ts).
+    const { y, mean, variance, runningMean, runningVar } = batchNormTrainNative(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps, { runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum });
+    bn.runningMean.assign(runningMean!);
+    bn.runningVar.assign(runningVar!);
+    tf.dispose([runningMean!, runningVar!, mean, variance]);
+    return y;
+  }
   const { y, mean, variance } = batchNormTrain(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps);
   tf.tidy(() => {
     const m = bn.momentum;
@@ -363,12 +373,13 @@ function nativeBackend(): NativeBackend {
   return backend as NativeBackend;
 }
 
-function fusedBatchNormAttrs(native: NativeBackend, eps: number) {
+function fusedBatchNormAttrs(native: NativeBackend, eps: number, exponentialAvgFactor = 1) {
   const b = native.binding;
   return [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'U', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+    { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: exponentialAvgFactor },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
   ];
@@ -377,23 +388,38 @@ function fusedBatchNormAttrs(native: NativeBackend, eps: number) {
 /**
  * FusedBatchNormV3 in training mode (outputs y, batch mean, Bessel-corrected variance, and reserve spaces 1–3:
  * mean, biased variance, backend scratch) and FusedBatchNormGradV3 for the backward pass. TF's kernels are 4-D
- * NHWC only, so [N, C] inputs run as [N, 1, 1, C].
+ * NHWC only, so [N, C] inputs run as [N, 1, 1, C]. With `running`, outputs 1–2 are the updated running statistics
+ * (1 − m)·running + m·batch (unbiased variance), returned as runningMean / runningVar (caller disposes).
  */
-function batchNormTrainNative<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainResult<T> {
+function batchNormTrainNative<T extends tf.Tensor>(
+  x: T,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+  running?: { runningMean: tf.Tensor; runningVar: tf.Tensor; momentum: number },
+): BatchNormTrainResult<T> & { runningMean?: tf.Tensor1D; runningVar?: tf.Tensor1D } {
   const native = nativeBackend();
-  const attrs = fusedBatchNormAttrs(native, eps);
+  const attrs = fusedBatchNormAttrs(native, eps, running ? running.momentum : 1);
+  const gradAttrs = attrs.filter((a) => a.name !== 'exponential_avg_factor'); // not an attribute of the gradient op
   const x4 = (x.rank === 4 ? x : tf.reshape(x, [x.size / x.shape[x.rank - 1], 1, 1, x.shape[x.rank - 1]])) as tf.Tensor4D;
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
+  let updated: { runningMean: tf.Tensor1D; runningVar: tf.Tensor1D } | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const empty = tf.tensor1d([], 'float32'); // no running statistics in training mode
-    const [y, , , mean, variance, scratch] = native.executeMultipleOutputs('FusedBatchNormV3', attrs, [xs, g, b, empty, empty], 6);
+    const empty = running ? null : tf.tensor1d([], 'float32'); // no running statistics to average
+    const [y, newMean, newVar, mean, variance, scratch] = native.executeMultipleOutputs(
+      'FusedBatchNormV3',
+      attrs,
+      [xs, g, b, running?.runningMean ?? empty!, running?.runningVar ?? empty!],
+      6,
+    );
     stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    if (running) updated = { runningMean: tf.keep(newMean) as tf.Tensor1D, runningVar: tf.keep(newVar) as tf.Tensor1D };
     save([xs, g, mean, variance, scratch]);
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [dx, dGamma, dBeta] = native.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy as tf.Tensor, ...saved], 5);
+        const [dx, dGamma, dBeta] = native.executeMultipleOutputs('FusedBatchNormGradV3', gradAttrs, [dy as tf.Tensor, ...saved], 5);
         return [dx, dGamma, dBeta];
       },
     };
@@ -403,7 +429,7 @@ function batchNormTrainNative<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, bet
   const y = (x.rank === 4 ? y4 : tf.reshape(y4, x.shape)) as T;
   if (y !== (y4 as tf.Tensor)) y4.dispose();
   const { mean, variance } = stats!;
-  return { y, mean, variance };
+  return running ? { y, mean, variance, ...updated! } : { y, mean, variance };
 }
 
 /**
