@@ -1,19 +1,23 @@
 #!/usr/bin/env python3
 """PyTorch yardstick for `npm run bench:train`: the same pretraining step as tools/bench-train.ts, on the CPU.
 
-Run by the bench with Debian's interpreter (/usr/bin/python3, python3-torch); prints one JSON line.
-The step mirrors apps/pretrain/src/train.ts for UniGrad (gradient form, momentum target):
+Run by the bench with the bench:setup venv's interpreter (.venv-bench: PyTorch 2.x from PyPI) when it exists, else
+Debian's /usr/bin/python3 with python3-torch. `--info` prints the version, BLAS and ISA; `--serve` builds the model,
+runs the warm-up, prints {"ready": ...} and then answers one JSON line per {"seconds": S} request on stdin with the
+round's step times (the bench interleaves this process with the TF.js workers); without `--serve` it runs one round.
+The step mirrors libs/engine's trainStep for UniGrad (gradient form, momentum target):
   EMA update of the target (parameters only) -> target forward of both views in train mode, without grad ->
   online forward of both views -> F := rho F + (1 - rho) (T1'T1 + T2'T2)/(2n) (F := T on the first step) ->
   surrogate 0.5 (mean <G1, z1> + mean <G2, z2>), G1 = -t2 + lambda sg(z1) F, G2 = -t1 + lambda sg(z2) F ->
-  backward -> SGD(momentum 0.9, weight decay 1e-4) -> read the loss.
-Architectures match libs/models: conv3x3 without bias + BN + ReLU (+ 2x2 max-pool between convnet stages),
-ResNet-18/50 (torchvision v1.5, CIFAR stem, zero-init residual), global average pooling, projector
-Linear(no bias)-BN1d-ReLU x2 + Linear(bias).
+  backward -> one read-back of (loss, positive similarity, embedding std), as trainStep does, before the update ->
+  SGD(momentum 0.9, weight decay 1e-4), skipped when the loss is not finite.
+Architectures match libs/models layer for layer: conv3x3 without bias + BN (+ 2x2 max-pool between convnet stages,
+before the ReLU, as libs/models/src/convnet.ts) + ReLU, ResNet-18/50 (torchvision v1.5, CIFAR stem, zero-init
+residual), global average pooling, projector Linear(no bias)-BN1d-ReLU x2 + Linear(bias).
 """
 import argparse
 import json
-import statistics
+import math
 import sys
 import time
 
@@ -26,9 +30,10 @@ def convnet(widths, in_ch):
     layers = []
     c = in_ch
     for i, w in enumerate(widths):
-        layers += [nn.Conv2d(c, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True)]
+        layers += [nn.Conv2d(c, w, 3, 1, 1, bias=False), nn.BatchNorm2d(w)]
         if i < len(widths) - 1:
-            layers.append(nn.MaxPool2d(2, 2))
+            layers.append(nn.MaxPool2d(2, 2))  # before the ReLU, as libs/models (same values, a quarter of the ReLU work)
+        layers.append(nn.ReLU(inplace=True))
         c = w
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
     return nn.Sequential(*layers), c
@@ -107,24 +112,23 @@ def build(spec):
     return nn.Sequential(trunk, projector(dim, spec["projector_hidden"], spec["projector_out"]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--spec", required=True, help="JSON: trunk, widths, channels, size, projector_hidden, projector_out, batch, lambda, rho, lr, ema")
-    ap.add_argument("--steps", type=int, default=5)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as TF.js) for weights and inputs")
-    a = ap.parse_args()
-    spec = json.loads(a.spec)
-    torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+def info():
+    cfg = torch.__config__.show()
+    blas = next((p.split("=", 1)[1] for p in cfg.replace(",", " ").split() if p.startswith("BLAS_INFO=")), "unknown")
+    try:
+        isa = torch.backends.cpu.get_cpu_capability()
+    except AttributeError:  # torch < 2.0 (Debian's 1.13): the build summary names it
+        isa = next((line.split(":", 1)[1].strip() for line in cfg.splitlines() if "CPU capability usage" in line), "unknown")
+    return {"torch": torch.__version__, "blas": blas, "isa": isa, "mkldnn": torch.backends.mkldnn.is_available(), "python": sys.executable}
 
+
+def make_step(spec, channels_last):
     online = build(spec).train()
     target = build(spec).train()
     target.load_state_dict(online.state_dict())
     for p in target.parameters():
         p.requires_grad_(False)
-    if a.channels_last:
+    if channels_last:
         online = online.to(memory_format=torch.channels_last)
         target = target.to(memory_format=torch.channels_last)
     opt = torch.optim.SGD(online.parameters(), lr=spec["lr"], momentum=0.9, weight_decay=1e-4)
@@ -132,49 +136,98 @@ def main():
     g = torch.Generator().manual_seed(1)
     v1 = torch.randn(n, c, s, s, generator=g)
     v2 = torch.randn(n, c, s, s, generator=g)
-    if a.channels_last:
+    if channels_last:
         v1 = v1.contiguous(memory_format=torch.channels_last)
         v2 = v2.contiguous(memory_format=torch.channels_last)
     lam, rho, m = spec["lambda"], spec["rho"], spec["ema"]
     state = {"F": None}
+    target_params = list(target.parameters())
+    online_params = list(online.parameters())
 
     def step():
         with torch.no_grad():
-            for pt, po in zip(target.parameters(), online.parameters()):
-                pt.mul_(m).add_(po, alpha=1 - m)
+            torch._foreach_mul_(target_params, m)
+            torch._foreach_add_(target_params, online_params, alpha=1 - m)
             t1 = F.normalize(target(v1), dim=1)
             t2 = F.normalize(target(v2), dim=1)
             corr = (t1.t() @ t1 + t2.t() @ t2) / (2 * n)
-            state["F"] = corr if state["F"] is None else rho * state["F"] + (1 - rho) * corr
-        z1 = F.normalize(online(v1), dim=1)
-        z2 = F.normalize(online(v2), dim=1)
+            new_F = corr if state["F"] is None else rho * state["F"] + (1 - rho) * corr
+        p1 = online(v1)
+        p2 = online(v2)
+        z1 = F.normalize(p1, dim=1)
+        z2 = F.normalize(p2, dim=1)
         with torch.no_grad():
-            g1 = -t2 + lam * (z1 @ state["F"])
-            g2 = -t1 + lam * (z2 @ state["F"])
-        loss = 0.5 * ((g1 * z1).sum(1).mean() + (g2 * z2).sum(1).mean())
+            s1, s2 = z1.detach(), z2.detach()
+            g1 = -t2 + lam * (s1 @ new_F)
+            g2 = -t1 + lam * (s2 @ new_F)
+            pos_sim = 0.5 * ((s1 * t2).sum(1).mean() + (s2 * t1).sum(1).mean())
+            emb_std = s1.var(0, unbiased=False).sqrt().mean()
+        loss = ((g1 * z1).sum() + (g2 * z2).sum()) / (2 * n)
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
-        return loss.item()
+        # One read-back per step, before the update (libs/engine/src/step.ts reads loss, pos_sim, embedding std).
+        value, _, _ = torch.stack([loss.detach(), pos_sim, emb_std]).tolist()
+        if math.isfinite(value):
+            opt.step()
+            state["F"] = new_F
+        return value
 
-    for _ in range(a.warmup):
-        step()
+    return step
+
+
+def timed_round(step, seconds, min_steps):
     times = []
-    for _ in range(a.steps):
+    total = 0.0
+    loss = float("nan")
+    cpu0 = time.process_time()
+    while total < seconds or len(times) < min_steps:
         t0 = time.perf_counter()
         loss = step()
-        times.append(time.perf_counter() - t0)
-    med = statistics.median(times)
-    blas = next((part.split("=", 1)[1] for part in torch.__config__.show().replace(",", " ").split() if part.startswith("BLAS_INFO=")), "unknown")
-    print(json.dumps({
-        "torch": torch.__version__, "threads": torch.get_num_threads(), "step_s_median": med,
-        "img_per_s": n / med, "channels_last": a.channels_last, "blas": blas, "steps": a.steps, "warmup": a.warmup, "loss": loss,
-    }))
+        dt = time.perf_counter() - t0
+        times.append(dt * 1000)
+        total += dt
+    return {"steps": len(times), "seconds": total, "step_ms": times, "cpu_s": time.process_time() - cpu0, "loss": loss}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--info", action="store_true", help="print version, BLAS and ISA as JSON and exit")
+    ap.add_argument("--spec", help="JSON: trunk, widths, channels, size, projector_hidden, projector_out, batch, lambda, rho, lr, ema")
+    ap.add_argument("--serve", action="store_true", help="after warm-up, answer {\"seconds\": S} lines on stdin with one timed round each")
+    ap.add_argument("--seconds", type=float, default=10.0, help="timed seconds of the single round (without --serve)")
+    ap.add_argument("--min-steps", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--channels-last", action="store_true", help="NHWC memory format (as TF.js) for weights and inputs")
+    a = ap.parse_args()
+    if a.info:
+        print(json.dumps(info()), flush=True)
+        return
+    spec = json.loads(a.spec)
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    step = make_step(spec, a.channels_last)
+    t0 = time.perf_counter()
+    for _ in range(a.warmup):
+        step()
+    ready = {"ready": True, "warmup_s": time.perf_counter() - t0, "threads": torch.get_num_threads(), "channels_last": a.channels_last, **info()}
+    if not a.serve:
+        print(json.dumps({**ready, **timed_round(step, a.seconds, a.min_steps)}), flush=True)
+        return
+    print(json.dumps(ready), flush=True)
+    for line in sys.stdin:
+        line = line.strip()
+        if not line:
+            continue
+        req = json.loads(line)
+        if req.get("cmd") == "exit":
+            break
+        print(json.dumps(timed_round(step, float(req["seconds"]), int(req.get("min_steps", a.min_steps)))), flush=True)
 
 
 if __name__ == "__main__":
     try:
         main()
     except Exception as e:  # one line the bench can show
-        print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
+        print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
         sys.exit(1)

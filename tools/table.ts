@@ -3,7 +3,8 @@
 // intervals, commits/staleness per cell and the verdicts of the claims in configs/claims.ts. A thin CLI around
 // writeResults() in @unigrad/tracking.
 import { CLAIMS, ConfigError, exitWithError, parseCli } from '@unigrad/configs';
-import { defaultStoreDir, listRuns, writeResults } from '@unigrad/tracking';
+import { defaultStoreDir, listRuns, workspaceRoot, writeResults } from '@unigrad/tracking';
+import { relative } from 'node:path';
 
 async function main(): Promise<void> {
   const { flags } = parseCli(process.argv.slice(2), {
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     presets: (flags.preset as string[] | undefined) ?? [],
     claims: CLAIMS,
     staleness: flags['no-staleness'] ? false : undefined,
-    sourceLabel: source === 'embedded' ? `the embedded store (${storeDir})` : `the MLflow server ${trackingUri}`,
+    sourceLabel: source === 'embedded' ? `the embedded store (${relative(workspaceRoot(), storeDir) || '.'})` : `the MLflow server ${trackingUri}`,
   });
   for (const w of result.warnings) console.warn(`table: ${w}`);
   console.log(`table: ${result.summary}`);

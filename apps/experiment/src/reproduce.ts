@@ -7,7 +7,7 @@ import { initBackend } from '@unigrad/core';
 import { CLAIMS, CONFIG_FLAGS, ConfigError, EXIT, configFromSources, exitWithError, getPreset, optionalIntFlag, parseCli, type CliSpec, type FlagValues } from '@unigrad/configs';
 import { StopRequest, isComplete, runTableCells, selectSeeds, submitTableToSlurm, type CellJob } from '@unigrad/engine';
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { selectCells } from '@unigrad/experiments';
 import { createTracker, listRuns, workspaceRoot, writeResults, type TrackedRun } from '@unigrad/tracking';
 
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
       runs: await listRuns({ source: 'embedded', storeDir: tracker.store.dir }),
       out,
       claims: CLAIMS,
-      sourceLabel: `the embedded store (${tracker.store.dir})`,
+      sourceLabel: `the embedded store (${relative(workspaceRoot(), tracker.store.dir) || '.'})`,
     });
     for (const w of table.warnings) console.warn(`table: ${w}`);
     console.log(`table: ${table.summary}`);

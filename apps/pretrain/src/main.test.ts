@@ -102,6 +102,15 @@ describe('npm run pretrain under SIGINT / SIGTERM', () => {
     expect(lossSteps).toEqual(Array.from({ length: 16 }, (_, i) => i + 1));
   });
 
+  it('a data error after the run was created ends it FAILED, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pretrain-data-error-'));
+    const result = spawnSync('npx', ['ts-node', '--transpile-only', 'apps/pretrain/src/main.ts', '--preset', 'quick', '--data.dataset', 'cifar10', '--output.dir', join(dir, 'runs')], { cwd: root, env: env(dir), encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/data.dir must point at the CIFAR-10 binary batches/);
+    const runs = await listRuns({ source: 'embedded', storeDir: join(dir, 'store') });
+    expect(runs.map((r) => r.status)).toEqual(['FAILED']);
+  });
+
   it('--resume refuses config overrides (they would silently not apply)', () => {
     const result = run(['--resume', 'x.ckpt', '--optim.epochs', '3']);
     expect(result.status).toBe(2);

@@ -7,7 +7,7 @@
 //   N = hyper.wholeBatchSize (default: the given batch), λ = 50. With N = n its gradient is that of
 //   0.5·(L1 + L2), L1 = −2 tr C + λ‖C‖², C = Z1ᵀZ2m/N (spec §3.4; checked in the tests).
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate, tableRow } from './common';
 import { diagonal, offDiagonalSquareSum, weightedRowSum, wholeBatch } from './decorrelation';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
@@ -52,15 +52,11 @@ export const barlowTwins: Method = {
   dimScaled: ['lambda'],
   batchSized: ['wholeBatchSize'],
   rows: [
-    {
-      row: 'barlow_twins',
-      label: 'Barlow Twins',
-      cells: [
-        { variant: 'original', description: 'Barlow Twins: standardised cross-correlation loss, λ 0.0051, both branches with gradient (spec §5).' },
-        { variant: 'grad-no-mm', description: 'Official decorrelation gradient (spec §3.4), factor 2, divided by the configured batch, stop-gradient online targets.' },
-        { variant: 'grad-mm', description: 'Official decorrelation gradient (spec §3.4, loss_barlow_twins_grad_mm), λ 50, with the momentum encoder.' },
-      ],
-    },
+    tableRow('barlow_twins', 'Barlow Twins', {
+      original: 'Barlow Twins: standardised cross-correlation loss, λ 0.0051, both branches with gradient (spec §5).',
+      'grad-no-mm': 'Official decorrelation gradient (spec §3.4), factor 2, divided by the configured batch, stop-gradient online targets.',
+      'grad-mm': 'Official decorrelation gradient (spec §3.4, loss_barlow_twins_grad_mm), λ 50, with the momentum encoder.',
+    }),
   ],
   original,
   gradient,

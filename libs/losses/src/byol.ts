@@ -2,7 +2,7 @@
 //   [2 − 2·mean cos(q1, z2m)] + [2 − 2·mean cos(q2, z1m)] = 4 + 4·(SimSiam's 0.5-scaled loss): 4× SimSiam's
 //   gradient, which under SGD is an effective learning rate, so the original column trains at BYOL's own scale.
 // Gradient form: the official DirectPred gradient (spec §3.3), F from the targets.
-import { checkInputs, constant, detachedOnline, normalizeRows, positiveSimilarity, predictorCosineLoss } from './common';
+import { checkInputs, constant, detachedOnline, normalizeRows, positiveSimilarity, predictorCosineLoss, tableRow } from './common';
 import { directPredDefaults, directPredGradient } from './directpred';
 import type { LossInputs, LossOutput, Method } from './types';
 import * as tf from '@tensorflow/tfjs';
@@ -26,15 +26,11 @@ export const byol: Method = {
   dimScaled: [],
   batchSized: [],
   rows: [
-    {
-      row: 'byol',
-      label: 'BYOL',
-      cells: [
-        { variant: 'original', description: 'Negative cosine of a learned predictor\'s output against the EMA target (spec §5).' },
-        { variant: 'grad-no-mm', description: 'Official DirectPred gradient (spec §3.3, A = F/s_max + ε²I) with stop-gradient online targets.' },
-        { variant: 'grad-mm', description: 'Official DirectPred gradient (spec §3.3, loss_byol_directpred_grad) with the momentum encoder.' },
-      ],
-    },
+    tableRow('byol', 'BYOL', {
+      original: 'Negative cosine of a learned predictor\'s output against the EMA target (spec §5).',
+      'grad-no-mm': 'Official DirectPred gradient (spec §3.3, A = F/s_max + ε²I) with stop-gradient online targets.',
+      'grad-mm': 'Official DirectPred gradient (spec §3.3, loss_byol_directpred_grad) with the momentum encoder.',
+    }),
   ],
   original,
   gradient: (inputs, target, state, hyper) => directPredGradient('byol', inputs, target, state, hyper),

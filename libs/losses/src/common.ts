@@ -2,7 +2,7 @@
 // surrogate. Conventions follow spec §2: z = p / max(‖p‖, 1e-12); gradient forms return
 // 0.5·(mean_i <sg(G1_i), z1_i> + mean_i <sg(G2_i), z2_i>).
 import * as tf from '@tensorflow/tfjs';
-import type { Hyper, LossInputs, MethodName, MethodState, TargetMode } from './types';
+import type { Hyper, LossInputs, MethodName, MethodState, RowSpec, TargetMode, Variant } from './types';
 
 export const NORM_EPS = 1e-12;
 
@@ -183,4 +183,10 @@ export function need(method: MethodName, hyper: Hyper, key: Key): number {
 /** Original asymmetric loss (spec §5, SimSiam scaling): 0.5·mean(−cos(q1, t2)) + 0.5·mean(−cos(q2, t1)), t unit and constant. */
 export function predictorCosineLoss(q1: tf.Tensor2D, t2: tf.Tensor2D, q2: tf.Tensor2D, t1: tf.Tensor2D): tf.Scalar {
   return tf.add(tf.mean(rowDot(normalizeRows(q1), t2)), tf.mean(rowDot(normalizeRows(q2), t1))).mul(-0.5) as tf.Scalar;
+}
+
+/** A method's table row: one cell per described variant, in column order (original, w/o mm, w/ mm). */
+export function tableRow(row: string, label: string, descriptions: Partial<Record<Variant, string>>): RowSpec {
+  const order: Variant[] = ['original', 'grad-no-mm', 'grad-mm'];
+  return { row, label, cells: order.filter((v) => descriptions[v]).map((variant) => ({ variant, description: descriptions[variant]! })) };
 }

@@ -5,7 +5,7 @@
 // Gradient form: G1_i = (−z2m_i + Σ_{v ∈ {z2m_i} ∪ queue} s_v v)/τ, s = softmax(<z1_i, v>/τ); in no_mm the keys
 // are the stop-gradient online embeddings. Its gradient equals the original's (keys carry no gradient either way).
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate, tableRow } from './common';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
 // MoCo's own queue: 65,536 keys (≈5% of ImageNet's 1.28M images). Presets size it to their dataset by the same
@@ -115,15 +115,11 @@ export const moco: Method = {
   dimScaled: [],
   batchSized: [],
   rows: [
-    {
-      row: 'moco',
-      label: 'MoCo',
-      cells: [
-        { variant: 'original', description: 'MoCo\'s InfoNCE with a queue of past momentum-encoder keys (spec §4.1 conventions: τ 0.2, symmetric, queue updated after use).' },
-        { variant: 'grad-no-mm', description: 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with stop-gradient online targets and keys.' },
-        { variant: 'grad-mm', description: 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with momentum-encoder targets and keys.' },
-      ],
-    },
+    tableRow('moco', 'MoCo', {
+      original: 'MoCo\'s InfoNCE with a queue of past momentum-encoder keys (spec §4.1 conventions: τ 0.2, symmetric, queue updated after use).',
+      'grad-no-mm': 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with stop-gradient online targets and keys.',
+      'grad-mm': 'Contrastive gradient over {positive} ∪ queue (spec §4.1) with momentum-encoder targets and keys.',
+    }),
   ],
   original,
   gradient,

@@ -4,7 +4,7 @@
 // Gradient form (spec §3.2): K = [T1; T2] (all 2n targets, the anchor's own-view target included, nothing masked),
 //   S1 = softmax(z1·Kᵀ/τ), G1 = (−z2m + S1·K)/τ, and symmetrically for view 2.
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, constant, detachedOnline, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, need, normalizeRows, positiveSimilarity, resolveHyper, rowDot, surrogate, tableRow } from './common';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
 const defaults: Hyper = { tau: 0.2 };
@@ -52,15 +52,11 @@ export const simclr: Method = {
   dimScaled: [],
   batchSized: [],
   rows: [
-    {
-      row: 'simclr',
-      label: 'SimCLR',
-      cells: [
-        { variant: 'original', description: 'NT-Xent over the 2N online embeddings, τ 0.2, gradients through every embedding (spec §5).' },
-        { variant: 'grad-no-mm', description: 'Official contrastive gradient (spec §3.2) with stop-gradient online embeddings as the 2N candidates (spec §6.2).' },
-        { variant: 'grad-mm', description: 'Official contrastive gradient (spec §3.2, loss_simclr_grad_mm): 2N momentum-encoder candidates, τ 0.2.' },
-      ],
-    },
+    tableRow('simclr', 'SimCLR', {
+      original: 'NT-Xent over the 2N online embeddings, τ 0.2, gradients through every embedding (spec §5).',
+      'grad-no-mm': 'Official contrastive gradient (spec §3.2) with stop-gradient online embeddings as the 2N candidates (spec §6.2).',
+      'grad-mm': 'Official contrastive gradient (spec §3.2, loss_simclr_grad_mm): 2N momentum-encoder candidates, τ 0.2.',
+    }),
   ],
   original,
   gradient,

@@ -1,7 +1,7 @@
 // SimSiam. Original: 0.5·mean(−cos(q1, sg z2)) + 0.5·mean(−cos(q2, sg z1)): predictor outputs q, stop-gradient
 // online targets. Gradient form: the DirectPred gradient (spec §3.3) with stop-gradient online targets in no_mm
 // (spec §4.2); with a momentum encoder (mm) it is the same as BYOL's.
-import { checkInputs, constant, normalizeRows, positiveSimilarity, predictorCosineLoss } from './common';
+import { checkInputs, constant, normalizeRows, positiveSimilarity, predictorCosineLoss, tableRow } from './common';
 import { directPredDefaults, directPredGradient } from './directpred';
 import type { LossInputs, LossOutput, Method } from './types';
 import type * as tf from '@tensorflow/tfjs';
@@ -24,15 +24,11 @@ export const simsiam: Method = {
   dimScaled: [],
   batchSized: [],
   rows: [
-    {
-      row: 'simsiam',
-      label: 'SimSiam',
-      cells: [
-        { variant: 'original', description: 'Negative cosine of a learned predictor\'s output against the stop-gradient online target (spec §5).' },
-        { variant: 'grad-no-mm', description: 'DirectPred gradient (spec §3.3) with target = stop-gradient online embedding: SimSiam\'s gradient form (spec §4.2).' },
-        { variant: 'grad-mm', description: 'DirectPred gradient (spec §3.3) with momentum-encoder targets; identical to BYOL\'s gradient form (spec §4.2).' },
-      ],
-    },
+    tableRow('simsiam', 'SimSiam', {
+      original: 'Negative cosine of a learned predictor\'s output against the stop-gradient online target (spec §5).',
+      'grad-no-mm': 'DirectPred gradient (spec §3.3) with target = stop-gradient online embedding: SimSiam\'s gradient form (spec §4.2).',
+      'grad-mm': 'DirectPred gradient (spec §3.3) with momentum-encoder targets; identical to BYOL\'s gradient form (spec §4.2).',
+    }),
   ],
   original,
   gradient: (inputs, target, state, hyper) => directPredGradient('simsiam', inputs, target, state, hyper),

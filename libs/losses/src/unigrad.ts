@@ -10,6 +10,7 @@ import {
   positiveSimilarity,
   resolveHyper,
   surrogate,
+  tableRow,
   targetCorrelation,
   updateF,
 } from './common';
@@ -53,14 +54,10 @@ export const unigrad: Method = {
   dimScaled: ['lambda'],
   batchSized: [],
   rows: [
-    {
-      row: 'unigrad',
-      label: 'UniGrad',
-      cells: [
-        { variant: 'grad-no-mm', description: 'UniGrad gradient (spec §3.1) with F built from stop-gradient online embeddings (the paper has no number for this cell).' },
-        { variant: 'grad-mm', description: 'Official UniGrad gradient (spec §3.1, loss_unigrad): λ 100, ρ 0.99, F = EMA of the target correlation.' },
-      ],
-    },
+    tableRow('unigrad', 'UniGrad', {
+      'grad-no-mm': 'UniGrad gradient (spec §3.1) with F built from stop-gradient online embeddings (the paper has no number for this cell).',
+      'grad-mm': 'Official UniGrad gradient (spec §3.1, loss_unigrad): λ 100, ρ 0.99, F = EMA of the target correlation.',
+    }),
     {
       row: 'unigrad_cutmix',
       label: 'UniGrad + CutMix',

@@ -10,7 +10,7 @@
 //   view's targets. In no_mm the targets are the stop-gradient online embeddings. Equivalent closed form:
 //   L = 0.5·[mean_i 2(−z1_i·z2m_i + (λ/2N) Σ_m (z1_i·z1m_m)²) + (1↔2)].
 import * as tf from '@tensorflow/tfjs';
-import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate } from './common';
+import { checkInputs, constant, detachedOnline, gradientViews, LossInputError, need, positiveSimilarity, resolveHyper, surrogate, tableRow } from './common';
 import { offDiagonalSquareSum, weightedRowSum, wholeBatch } from './decorrelation';
 import type { Hyper, LossInputs, LossOutput, Method, MethodState, TargetMode } from './types';
 
@@ -64,15 +64,11 @@ export const vicreg: Method = {
   dimScaled: ['lambda'],
   batchSized: ['wholeBatchSize'],
   rows: [
-    {
-      row: 'vicreg',
-      label: 'VICReg',
-      cells: [
-        { variant: 'original', description: 'VICReg: 25·invariance + 25·variance + 1·covariance on raw projector outputs (spec §5).' },
-        { variant: 'grad-no-mm', description: 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with stop-gradient online targets.' },
-        { variant: 'grad-mm', description: 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with the momentum encoder.' },
-      ],
-    },
+    tableRow('vicreg', 'VICReg', {
+      original: 'VICReg: 25·invariance + 25·variance + 1·covariance on raw projector outputs (spec §5).',
+      'grad-no-mm': 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with stop-gradient online targets.',
+      'grad-mm': 'Feature-decorrelation gradient for VICReg (libs/losses/src/vicreg.ts documents the choice) with the momentum encoder.',
+    }),
   ],
   original,
   gradient,

@@ -7,7 +7,7 @@
 // keeps the wide convolutions at 14² and 7²; BN after every conv (no conv bias, BN follows) gives the same
 // per-view batch statistics the ResNets have, which the Siamese methods rely on.
 import * as tf from '@tensorflow/tfjs';
-import { batchNorm, conv2d, createBatchNorm, createConv2d, globalAvgPool, relu, type BatchNormWeights, type Conv2dWeights, type VariableStore } from './layers';
+import { batchNorm, conv2d, createBatchNorm, createConv2d, globalAvgPool, maxPool2x2, relu, type BatchNormWeights, type Conv2dWeights, type VariableStore } from './layers';
 import type { Mode, Network } from './network';
 
 export interface ConvNetOptions {
@@ -50,7 +50,7 @@ export class ConvNetTrunk implements Network {
         h = batchNorm(conv2d(h, conv), bn, mode);
         // max-pool then ReLU equals ReLU then max-pool (ReLU is monotone; the gradient reaches the same element,
         // and is 0 wherever the pooled value is ≤ 0 either way), with the ReLU on a quarter of the values.
-        if (i < this.stages.length - 1) h = tf.maxPool(h, 2, 2, 'valid');
+        if (i < this.stages.length - 1) h = maxPool2x2(h);
         h = relu(h);
       });
       return globalAvgPool(h);

@@ -1,10 +1,10 @@
-// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient, ReluGrad), checked against
+// The native TensorFlow backend's paths of layers.ts (FusedBatchNormV3/its gradient and running statistics, ReluGrad, the 2x2 max-pool gradient), checked against
 // TF.js autodiff of the plain formulas on the same backend. Skipped where tfjs-node is not installed
 // (`npm run setup:native` installs it).
 import * as tf from '@tensorflow/tfjs';
 import { initBackend, Rng, relativeError as relativeErrorOf } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { batchNorm, batchNormTrain, createBatchNorm, relu, VariableStore } from './layers';
+import { batchNorm, batchNormTrain, createBatchNorm, maxPool2x2, relu, VariableStore } from './layers';
 
 let native = false;
 beforeAll(async () => {
@@ -73,6 +73,32 @@ describe('native TensorFlow backend paths', () => {
     expect(relativeError(bn.runningVar, tf.add(tf.mul(unbiased, 0.1), 0.9))).toBeLessThanOrEqual(1e-6);
   });
 
+  for (const shape of [
+    [16, 6, 6, 5],
+    [40, 7],
+  ]) {
+    it(`running statistics folded into FusedBatchNormV3 on [${shape}]: output and running mean bit-identical to the separate update, running var within a few ulp`, (ctx) => {
+      if (!native) ctx.skip();
+      const c = shape[shape.length - 1];
+      const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', c);
+      const count = shape.reduce((a, b) => a * b, 1) / c;
+      let refMean = tf.zeros([c]);
+      let refVar = tf.ones([c]);
+      for (let step = 0; step < 3; step++) {
+        const x = randomTensor(shape, 30 + step, 2, step);
+        const { y, mean, variance } = batchNormTrain(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps);
+        // The update as the generic path writes it (and as this path did before the fold).
+        refMean = tf.add(tf.mul(refMean, 1 - bn.momentum), tf.mul(mean, bn.momentum));
+        refVar = tf.add(tf.mul(refVar, 1 - bn.momentum), tf.mul(variance, (bn.momentum * count) / (count - 1)));
+        const out = batchNorm(x, bn, 'train');
+        expect(Array.from(out.dataSync())).toEqual(Array.from(y.dataSync()));
+        expect(Array.from(bn.runningMean.dataSync())).toEqual(Array.from(refMean.dataSync()));
+        // TF scales the variance by float32(m)·float32(N/(N−1)), the separate update by float32(m·N/(N−1)): 1 ulp apart per update.
+        expect(relativeError(bn.runningVar, refVar)).toBeLessThanOrEqual(2 ** -21); // a few ulp after three updates
+      }
+    });
+  }
+
   it('relu with ReluGrad equals tf.relu and its gradient', (ctx) => {
     if (!native) ctx.skip();
     const x = randomTensor([4, 3, 3, 2], 7);
@@ -81,6 +107,31 @@ describe('native TensorFlow backend paths', () => {
     expect(relativeError(tf.grad(f(true))(x), tf.grad(f(false))(x))).toBe(0);
   });
 
+  for (const shape of [
+    [3, 6, 8, 5],
+    [2, 7, 5, 3],
+    [4, 28, 28, 16],
+  ]) {
+    it(`maxPool2x2 on [${shape}]: values and gradient bit-identical to tf.maxPool's (MaxPoolGrad), ties included`, (ctx) => {
+      if (!native) ctx.skip();
+      // Half the inputs exactly 0 and some windows all equal: the tie-break must be MaxPoolGrad's (first maximum).
+      const raw = randomTensor(shape, 21);
+      const x = tf.tidy(() => tf.where(tf.greater(randomTensor(shape, 22), 0), raw, tf.zerosLike(raw))) as tf.Tensor4D;
+      const pooled = [shape[0], Math.floor(shape[1] / 2), Math.floor(shape[2] / 2), shape[3]];
+      const w = randomTensor(pooled, 23);
+      const f = (ours: boolean) => (xx: tf.Tensor) => tf.sum(tf.mul(ours ? maxPool2x2(xx as tf.Tensor4D) : tf.maxPool(xx as tf.Tensor4D, 2, 2, 'valid'), w));
+      expect(Array.from(maxPool2x2(x).dataSync())).toEqual(Array.from(tf.maxPool(x, 2, 2, 'valid').dataSync()));
+      const ours = tf.grad(f(true))(x).dataSync();
+      const stock = tf.grad(f(false))(x).dataSync();
+      expect(ours.length).toBe(stock.length);
+      let differing = 0;
+      for (let i = 0; i < ours.length; i++) if (!Object.is(ours[i], stock[i])) differing++;
+      expect(differing).toBe(0);
+      // Equal windows: exactly one element per window gets the gradient.
+      expect(ours.filter((v) => v !== 0).length).toBeLessThanOrEqual(pooled.reduce((a, b) => a * b, 1));
+    });
+  }
+
   it('leaves no tensors behind', (ctx) => {
     if (!native) ctx.skip();
     const bn = createBatchNorm(VariableStore.fromRng(new Rng(1)), 'bn', 3);
@@ -88,7 +139,7 @@ describe('native TensorFlow backend paths', () => {
     tf.dispose(batchNorm(x, bn, 'train'));
     const before = tf.memory().numTensors;
     tf.dispose(batchNorm(x, bn, 'train'));
-    const { value, grads } = tf.variableGrads(() => tf.sum(relu(batchNorm(x, bn, 'train'))) as tf.Scalar, [bn.gamma, bn.beta]);
+    const { value, grads } = tf.variableGrads(() => tf.sum(relu(maxPool2x2(batchNorm(x as tf.Tensor4D, bn, 'train')))) as tf.Scalar, [bn.gamma, bn.beta]);
     tf.dispose([value, ...Object.values(grads)]);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -293,6 +293,16 @@ export function batchNorm<T extends tf.Tensor>(x: T, bn: BatchNormWeights, mode:
   if (count < 2) {
     throw new Error(`batchNorm in train mode needs more than 1 value per channel (got input shape [${x.shape}]); use a larger batch or 'eval' mode`);
   }
+  if (tf.getBackend() === 'tensorflow') {
+    // FusedBatchNormV3 updates the running statistics itself (exponential_avg_factor = momentum): six small ops fewer
+    // per BN call. Same formula; the output and running mean are bit-identical to the update below, the running
+    // variance within float32 round-off (TF rounds m and N/(N−1) separately: ~1 ulp per update; layers.native.test.ts).
+    const { y, mean, variance, runningMean, runningVar } = batchNormTrainNative(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps, { runningMean: bn.runningMean, runningVar: bn.runningVar, momentum: bn.momentum });
+    bn.runningMean.assign(runningMean!);
+    bn.runningVar.assign(runningVar!);
+    tf.dispose([runningMean!, runningVar!, mean, variance]);
+    return y;
+  }
   const { y, mean, variance } = batchNormTrain(x, bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D, bn.eps);
   tf.tidy(() => {
     const m = bn.momentum;
@@ -363,12 +373,13 @@ function nativeBackend(): NativeBackend {
   return backend as NativeBackend;
 }
 
-function fusedBatchNormAttrs(native: NativeBackend, eps: number) {
+function fusedBatchNormAttrs(native: NativeBackend, eps: number, exponentialAvgFactor = 1) {
   const b = native.binding;
   return [
     { name: 'T', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'U', type: b.TF_ATTR_TYPE, value: b.TF_FLOAT },
     { name: 'epsilon', type: b.TF_ATTR_FLOAT, value: eps },
+    { name: 'exponential_avg_factor', type: b.TF_ATTR_FLOAT, value: exponentialAvgFactor },
     { name: 'data_format', type: b.TF_ATTR_STRING, value: 'NHWC' },
     { name: 'is_training', type: b.TF_ATTR_BOOL, value: true },
   ];
@@ -377,23 +388,38 @@ function fusedBatchNormAttrs(native: NativeBackend, eps: number) {
 /**
  * FusedBatchNormV3 in training mode (outputs y, batch mean, Bessel-corrected variance, and reserve spaces 1–3:
  * mean, biased variance, backend scratch) and FusedBatchNormGradV3 for the backward pass. TF's kernels are 4-D
- * NHWC only, so [N, C] inputs run as [N, 1, 1, C].
+ * NHWC only, so [N, C] inputs run as [N, 1, 1, C]. With `running`, outputs 1–2 are the updated running statistics
+ * (1 − m)·running + m·batch (unbiased variance), returned as runningMean / runningVar (caller disposes).
  */
-function batchNormTrainNative<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, beta: tf.Tensor1D, eps: number): BatchNormTrainResult<T> {
+function batchNormTrainNative<T extends tf.Tensor>(
+  x: T,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  eps: number,
+  running?: { runningMean: tf.Tensor; runningVar: tf.Tensor; momentum: number },
+): BatchNormTrainResult<T> & { runningMean?: tf.Tensor1D; runningVar?: tf.Tensor1D } {
   const native = nativeBackend();
-  const attrs = fusedBatchNormAttrs(native, eps);
+  const attrs = fusedBatchNormAttrs(native, eps, running ? running.momentum : 1);
+  const gradAttrs = attrs.filter((a) => a.name !== 'exponential_avg_factor'); // not an attribute of the gradient op
   const x4 = (x.rank === 4 ? x : tf.reshape(x, [x.size / x.shape[x.rank - 1], 1, 1, x.shape[x.rank - 1]])) as tf.Tensor4D;
   let stats: { mean: tf.Tensor1D; variance: tf.Tensor1D } | null = null;
+  let updated: { runningMean: tf.Tensor1D; runningVar: tf.Tensor1D } | null = null;
   const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xs, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const empty = tf.tensor1d([], 'float32'); // no running statistics in training mode
-    const [y, , , mean, variance, scratch] = native.executeMultipleOutputs('FusedBatchNormV3', attrs, [xs, g, b, empty, empty], 6);
+    const empty = running ? null : tf.tensor1d([], 'float32'); // no running statistics to average
+    const [y, newMean, newVar, mean, variance, scratch] = native.executeMultipleOutputs(
+      'FusedBatchNormV3',
+      attrs,
+      [xs, g, b, running?.runningMean ?? empty!, running?.runningVar ?? empty!],
+      6,
+    );
     stats = { mean: tf.keep(mean) as tf.Tensor1D, variance: tf.keep(variance) as tf.Tensor1D };
+    if (running) updated = { runningMean: tf.keep(newMean) as tf.Tensor1D, runningVar: tf.keep(newVar) as tf.Tensor1D };
     save([xs, g, mean, variance, scratch]);
     return {
       value: y as tf.Tensor4D,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const [dx, dGamma, dBeta] = native.executeMultipleOutputs('FusedBatchNormGradV3', attrs, [dy as tf.Tensor, ...saved], 5);
+        const [dx, dGamma, dBeta] = native.executeMultipleOutputs('FusedBatchNormGradV3', gradAttrs, [dy as tf.Tensor, ...saved], 5);
         return [dx, dGamma, dBeta];
       },
     };
@@ -403,7 +429,7 @@ function batchNormTrainNative<T extends tf.Tensor>(x: T, gamma: tf.Tensor1D, bet
   const y = (x.rank === 4 ? y4 : tf.reshape(y4, x.shape)) as T;
   if (y !== (y4 as tf.Tensor)) y4.dispose();
   const { mean, variance } = stats!;
-  return { y, mean, variance };
+  return running ? { y, mean, variance, ...updated! } : { y, mean, variance };
 }
 
 /**
@@ -424,6 +450,59 @@ export function relu<T extends tf.Tensor>(x: T): T {
     };
   });
   return op(x) as T;
+}
+
+/**
+ * 2x2 max-pool, stride 2, 'valid' (NHWC), as tf.maxPool(x, 2, 2, 'valid'). On the native TensorFlow backend the
+ * gradient is computed here instead of by TF's MaxPoolGrad, which re-runs the pooling with an argmax search and took
+ * a quarter of a convnet training step (profile of `npm run bench:train -- --profile`: 4 calls, ~100 ms of ~470 ms
+ * at batch 256). The window's four phases come from a free reshape and two Splits, and dy goes to the *first*
+ * element equal to the max in row-major window order, which is exactly MaxPoolGrad's tie-break (it keeps the first
+ * maximum with a strict '>'), so the gradient is bit-identical, ties included (layers.native.test.ts). Elsewhere the
+ * stock op and gradient.
+ */
+export function maxPool2x2(x: tf.Tensor4D): tf.Tensor4D {
+  if (tf.getBackend() !== 'tensorflow' || x.shape[1] < 2 || x.shape[2] < 2) return tf.maxPool(x, 2, 2, 'valid');
+  const op = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xs, save] = args as [tf.Tensor4D, tf.GradSaveFunc];
+    const y = tf.maxPool(xs, 2, 2, 'valid');
+    save([xs, y]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => maxPool2x2Grad(saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, dy as tf.Tensor4D),
+    };
+  });
+  return op(x) as tf.Tensor4D;
+}
+
+/** dL/dx of a 2x2/2 'valid' max-pool: dy routed to the first maximum of each window (row-major), 0 elsewhere. */
+export function maxPool2x2Grad(x: tf.Tensor4D, y: tf.Tensor4D, dy: tf.Tensor4D): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [n, h, w, c] = x.shape;
+    const ho = h >> 1;
+    const wo = w >> 1;
+    const even = h === 2 * ho && w === 2 * wo ? x : tf.slice(x, [0, 0, 0, 0], [n, 2 * ho, 2 * wo, c]);
+    const x6 = tf.reshape(even, [n, ho, 2, wo, 2, c]);
+    const [top, bottom] = tf.split(x6, 2, 2);
+    const [x00, x01] = tf.split(top, 2, 4);
+    const [x10] = tf.split(bottom, 2, 4); // the last phase gets whatever is left
+    const y6 = tf.reshape(y, [n, ho, 1, wo, 1, c]);
+    const g = tf.reshape(dy, [n, ho, 1, wo, 1, c]);
+    const zero = tf.zerosLike(g);
+    // The gradient still to be placed moves along the window until it meets the first maximum.
+    const e00 = tf.equal(x00, y6);
+    const d00 = tf.where(e00, g, zero);
+    const r00 = tf.where(e00, zero, g);
+    const e01 = tf.equal(x01, y6);
+    const d01 = tf.where(e01, r00, zero);
+    const r01 = tf.where(e01, zero, r00);
+    const e10 = tf.equal(x10, y6);
+    const d10 = tf.where(e10, r01, zero);
+    const d11 = tf.where(e10, zero, r01);
+    const dx6 = tf.concat([tf.concat([d00, d01], 4), tf.concat([d10, d11], 4)], 2);
+    const dx = tf.reshape(dx6, [n, 2 * ho, 2 * wo, c]) as tf.Tensor4D;
+    return even === x ? dx : tf.pad(dx, [[0, 0], [0, h - 2 * ho], [0, w - 2 * wo], [0, 0]]);
+  });
 }
 
 /** Global average pooling [N, H, W, C] → [N, C]; its gradient is one broadcast of dy/(H·W) (stock: Fill, Mul, RealDiv). */
