@@ -10,8 +10,22 @@ export function datasetChannels(config: PretrainConfig): 1 | 3 {
   return getDatasetSpec(config.data.dataset).channels ?? (config.model.trunk === 'convnet' ? 1 : 3);
 }
 
-export async function openDataset(config: PretrainConfig, split: 'train' | 'test'): Promise<Dataset> {
-  return getDatasetSpec(config.data.dataset).open({ split, dir: config.data.dir, imageSize: config.data.imageSize, channels: datasetChannels(config), seed: config.seed });
+/** Opened datasets by what identifies them: pretraining, its kNN monitor, the probe and the dataset digests of one
+ * process (a table of cells) share one copy instead of reading and decoding the same files again. Datasets are
+ * read-only, so sharing is safe. */
+const opened = new Map<string, Promise<Dataset>>();
+
+export function openDataset(config: PretrainConfig, split: 'train' | 'test'): Promise<Dataset> {
+  const options = { split, dir: config.data.dir, imageSize: config.data.imageSize, channels: datasetChannels(config), seed: config.seed };
+  const key = JSON.stringify([config.data.dataset, options]);
+  let dataset = opened.get(key);
+  if (!dataset) {
+    dataset = getDatasetSpec(config.data.dataset).open(options);
+    // A failed open is not remembered: the next call tries again (and reports its own error).
+    dataset.catch(() => opened.delete(key));
+    opened.set(key, dataset);
+  }
+  return dataset;
 }
 
 /** Where a config's data is read from: data.dir, or (Fashion-MNIST) the directory found on this machine. */
