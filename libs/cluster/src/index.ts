@@ -10,7 +10,7 @@ export {
   renderTasksFile,
   shellQuote,
 } from './render';
-export type { AfterScriptInput, ArrayScriptInput } from './render';
+export type { AfterScriptInput, ArrayScriptInput, SbatchResources } from './render';
 export { followCommands, missingEnv, submitArray, validateSpec } from './submit';
 export type { AfterSpec, ArraySpec, RenderedFile, Submission } from './submit';
 export {

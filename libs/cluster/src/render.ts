@@ -7,7 +7,30 @@ export const DEFAULT_SIGNAL = 'B:TERM@120';
 /** Placeholder for the array job id in a dry-run rendering of the after script. */
 export const ARRAY_JOB_ID_PLACEHOLDER = '<arrayJobId>';
 
-export interface ArrayScriptInput {
+/** The sbatch options of an array (shared by the submission spec and the renderer). */
+export interface SbatchResources {
+  /** At most this many elements run at once (`--array=0-(N-1)%K`); omitted: no throttle. */
+  maxParallel?: number;
+  /** `--partition` (a comma list allowed). */
+  partition?: string;
+  /** `--gres`, e.g. `gpu:1`. */
+  gres?: string;
+  /** Wall-time limit per element (`--time`, `[D-]HH:MM:SS`, `MM`, ... as sbatch accepts). */
+  time?: string;
+  /** `--signal` value; default {@link DEFAULT_SIGNAL} (SIGTERM to the exec'd task 120 s before the time limit). */
+  signal?: string;
+  /** `--requeue` (default true) or `--no-requeue`. */
+  requeue?: boolean;
+  cpusPerTask?: number;
+  /** e.g. `8G`. */
+  mem?: string;
+  /** Extra `#SBATCH` options, each one token such as `--account=ssl` or `--qos=long`, added to both scripts. */
+  sbatchOptions?: readonly string[];
+  /** Environment variables that must be set (non-empty): checked before submitting and again inside each job. */
+  requireEnv?: readonly string[];
+}
+
+export interface ArrayScriptInput extends SbatchResources {
   /** Job name (`--job-name`). */
   name: string;
   /** Number of array elements: `--array=0-(taskCount-1)`. */
@@ -18,22 +41,6 @@ export interface ArrayScriptInput {
   cwd: string;
   /** Absolute directory of the per-element logs `<logDir>/%A_%a.out`. */
   logDir: string;
-  /** At most this many elements run at once (`%K`); omitted: no throttle. */
-  maxParallel?: number;
-  partition?: string;
-  gres?: string;
-  /** Wall-time limit per element (`--time`, e.g. `04:00:00` or `1-00:00:00`). */
-  time?: string;
-  /** `--signal` value; default {@link DEFAULT_SIGNAL}. */
-  signal?: string;
-  /** `--requeue` (default true) or `--no-requeue`. */
-  requeue?: boolean;
-  cpusPerTask?: number;
-  mem?: string;
-  /** Extra `#SBATCH` options, each one token such as `--account=ssl` or `--qos=long`. */
-  sbatchOptions?: readonly string[];
-  /** Environment variables each element checks before it runs its task (belt and braces for `--export=NONE` sites). */
-  requireEnv?: readonly string[];
 }
 
 export interface AfterScriptInput {

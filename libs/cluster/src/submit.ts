@@ -12,6 +12,7 @@ import {
   renderTasksFile,
   type AfterScriptInput,
   type ArrayScriptInput,
+  type SbatchResources,
 } from './render';
 import { cancelJobs, findOnPath, firstLine, listPartitions, partitionExists, run, type Env } from './slurm';
 
@@ -24,7 +25,7 @@ export interface AfterSpec {
   time?: string;
 }
 
-export interface ArraySpec {
+export interface ArraySpec extends SbatchResources {
   /** Job name, also the prefix of the submission directory: letters, digits, `.`, `_`, `-`. */
   name: string;
   /** One shell command line per array element (element i runs tasks[i]); one simple command each, so it is exec'd. */
@@ -33,24 +34,6 @@ export interface ArraySpec {
   cwd: string;
   /** Parent directory of the submission directory `<scriptDir>/<name>-<UTC stamp>-<rand>/` (shared filesystem). */
   scriptDir: string;
-  /** At most this many elements at once (`--array=0-(N-1)%K`); default: no limit. */
-  maxParallel?: number;
-  partition?: string;
-  /** e.g. `gpu:1`. */
-  gres?: string;
-  /** Per-element wall time, `[D-]HH:MM:SS`, `MM`, ... as sbatch accepts. */
-  time?: string;
-  /** `--signal`; default `B:TERM@120` (SIGTERM to the exec'd task 120 s before the time limit). */
-  signal?: string;
-  /** Default true. */
-  requeue?: boolean;
-  cpusPerTask?: number;
-  /** e.g. `8G`. */
-  mem?: string;
-  /** Extra sbatch options, one token each (`--account=ssl`, `--qos=long`), added to both scripts. */
-  sbatchOptions?: readonly string[];
-  /** Environment variables that must be set (non-empty), e.g. `['MLFLOW_TRACKING_URI']`: checked before submitting and again in each job. */
-  requireEnv?: readonly string[];
   /** Environment for the checks and for sbatch (which passes it on to the jobs); default process.env. */
   env?: Env;
   /** A dependent job that runs after every element ended. */
