@@ -4,10 +4,10 @@ import { initBackend } from '@unigrad/core';
 import { PRESETS, resolveConfig } from '@unigrad/configs';
 import { getExperiment } from '@unigrad/experiments';
 import { createTracker, MlflowClient, mlflowVenvBin, MODEL_TAGS, registerCellModels, startMlflowServer, type MlflowServer } from '@unigrad/tracking';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { chromium as playwright } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registeredModelName, runCell } from './cell';
 
@@ -104,28 +104,41 @@ describe.skipIf(!venv)('a table cell as MLflow users see it (real server)', () =
     pages = { experimentId: exp.experiment_id, pretrainRunId: pretrain.info.run_id };
   });
 
-  // A look at MLflow's UI in headless Chromium (Debian's `chromium`; skipped without it): the pretraining run's
-  // page and its model-metrics page, saved as PNGs under runs/ui-screens/ (git-ignored) for a developer to look at,
-  // and the metric keys found among the chart titles of the rendered page.
-  it.skipIf(!chromium)('renders the run page and its metric charts in headless Chromium', () => {
+  // A look at MLflow's UI in headless Chromium (Debian's `chromium`, driven by playwright-core; skipped without it):
+  // the pretraining run's page and its model-metrics page, saved as PNGs under runs/ui-screens/ (git-ignored) for a
+  // developer to look at, and the metric keys found among the chart titles of the rendered page. The page is waited
+  // on (sections, then each title) rather than given a fixed time: on a busy machine the charts render late.
+  it.skipIf(!chromium)('renders the run page and its metric charts in headless Chromium', async () => {
     expect(pages, 'the REST test above must have run').toBeDefined();
     const shots = join(__dirname, '..', '..', '..', 'runs', 'ui-screens');
     mkdirSync(shots, { recursive: true });
     const base = `${server.url}/#/experiments/${pages!.experimentId}/runs/${pages!.pretrainRunId}`;
-    const headless = ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--virtual-time-budget=20000', '--window-size=1400,1000'];
     // MLflow 3.17's UI picks GenAI vs model training from ?workflowType= or the browser's saved choice (default
     // GenAI), not from the experiment's mlflow.experimentKind: links into the model-training view need the parameter.
     const ml = '?workflowType=machine_learning';
-    for (const [file, url] of [['run-overview.png', `${base}${ml}`], ['run-model-metrics.png', `${base}/model-metrics${ml}`]] as const) {
-      const r = spawnSync(chromium!, [...headless, `--screenshot=${join(shots, file)}`, url], { encoding: 'utf8', timeout: 120_000 });
-      expect(existsSync(join(shots, file)), r.stderr).toBe(true);
+    const browser = await playwright.launch({ executablePath: chromium, args: ['--no-sandbox', '--disable-gpu'] });
+    try {
+      const patience = { timeout: 90_000 };
+      // A fresh page per URL (the two differ only after '#': a second goto would be a same-document navigation);
+      // not 'networkidle': the run page polls the server while auto-refresh is on.
+      const open = async (url: string) => {
+        const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+        await page.goto(url, { waitUntil: 'domcontentloaded', ...patience });
+        return page;
+      };
+      const overview = await open(`${base}${ml}`);
+      await overview.getByText('Overview').first().waitFor(patience);
+      await overview.screenshot({ path: join(shots, 'run-overview.png') });
+      const page = await open(`${base}/model-metrics${ml}`);
+      // The UI groups charts by the key's namespace ("train (6)", "probe (1)") and titles each with the rest of the
+      // key; only charts in view are rendered (the first row of each section): those titles are checked.
+      await page.getByText(/^train\s*\(\s*6\s*\)$/).first().waitFor(patience);
+      await page.getByText(/^probe\s*\(\s*\d+\s*\)$/).first().waitFor(patience);
+      for (const title of ['top1', 'ema_momentum', 'embedding_std', 'images_per_s']) await page.getByText(title, { exact: true }).first().waitFor(patience);
+      await page.screenshot({ path: join(shots, 'run-model-metrics.png') });
+    } finally {
+      await browser.close();
     }
-    // Only charts in view are rendered (the first row of each section): those titles are checked.
-    const dom = spawnSync(chromium!, [...headless, '--dump-dom', `${base}/model-metrics${ml}`], { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }).stdout;
-    // The UI groups charts by the key's namespace ("train (6)", "probe (1)") and titles each with the rest of the key.
-    const text = dom.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ');
-    expect(text).toMatch(/train\s*\(\s*6\s*\)/);
-    expect(text).toMatch(/probe\s*\(\s*\d+\s*\)/);
-    for (const title of ['top1', 'ema_momentum', 'embedding_std', 'images_per_s']) expect(text).toContain(` ${title} `);
-  });
+    for (const file of ['run-overview.png', 'run-model-metrics.png']) expect(existsSync(join(shots, file))).toBe(true);
+  }, 300_000);
 });
