@@ -19,7 +19,7 @@ function commit(files: Record<string, string>, message: string): string {
 }
 git('init', '-q');
 const A = commit({ 'libs/x/src/a.ts': 'export const a = 1;\n', 'README.md': '# r\n', 'configs/results-notes/fmnist.md': 'n\n', 'data/big.txt': '1\n' }, 'A');
-const B = commit({ 'libs/x/README.md': 'docs\n', 'configs/results-notes/fmnist.md': 'notes changed\n', 'README.md': '# r2\n', 'data/big.txt': '2\n' }, 'B: prose, notes, non-code');
+const B = commit({ 'libs/x/README.md': 'docs\n', 'libs/x/src/a.test.ts': 'test\n', 'configs/results-notes/fmnist.md': 'notes changed\n', 'README.md': '# r2\n', 'data/big.txt': '2\n' }, 'B: prose, notes, tests, non-code');
 const C = commit({ 'libs/x/src/a.ts': 'export const a = 2;\n' }, 'C: code');
 
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
@@ -30,12 +30,12 @@ describe('gitStaleness', () => {
     expect(stale(C)).toBe(false); // HEAD itself
     expect(stale(B)).toBe(true); // C changed libs/x/src/a.ts
     expect(stale(A)).toBe(true);
-    expect(stale.description).toBe(`code under libs, apps, configs, experiments, tools (not configs/results-notes, *.md) differs from HEAD (${shortCommit(C)})`);
+    expect(stale.description).toBe(`code under libs, apps, configs, experiments, tools (not configs/results-notes, *.md, *.test.ts, *.test.mts) differs from HEAD (${shortCommit(C)})`);
   });
 
-  it('ignores *.md, configs/results-notes and directories outside the code paths', () => {
+  it('ignores *.md, tests, configs/results-notes and directories outside the code paths', () => {
     const atB = gitStaleness({ cwd: repo, against: B });
-    expect(atB(A)).toBe(false); // A → B touched only README.md files, results notes and data/
+    expect(atB(A)).toBe(false); // A → B touched only README.md files, a test file, results notes and data/
     expect(atB(B)).toBe(false);
   });
 

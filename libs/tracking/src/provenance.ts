@@ -16,9 +16,9 @@ export interface Staleness {
   description?: string;
 }
 
-/** What counts as code for staleness: every source directory, but not prose or the hand-written table notes. */
+/** What counts as code for staleness: every source directory, but not prose, the hand-written table notes or tests (none of them runs in a cell). */
 export const CODE_PATHS = ['libs', 'apps', 'configs', 'experiments', 'tools'] as const;
-export const NON_CODE_PATHS = ['configs/results-notes', '*.md'] as const;
+export const NON_CODE_PATHS = ['configs/results-notes', '*.md', '*.test.ts', '*.test.mts'] as const;
 
 export interface GitStalenessOptions {
   /** Repository to ask (default: the workspace root). */
