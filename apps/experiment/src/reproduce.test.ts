@@ -1,7 +1,7 @@
 // CI smoke test of `npm run reproduce -- --preset quick`: two cells end to end (pretrain → probe → tracking →
 // table) in a temporary store, then a second invocation that finds both complete and skips them.
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -9,8 +9,10 @@ import { selectSeeds } from '@unigrad/engine';
 
 const root = join(__dirname, '..', '..', '..');
 
+const REPRODUCE = ['ts-node', '--transpile-only', 'apps/experiment/src/reproduce.ts'];
+
 function reproduce(args: string[], env: NodeJS.ProcessEnv): string {
-  return execFileSync('npx', ['ts-node', '--transpile-only', 'apps/experiment/src/reproduce.ts', ...args], {
+  return execFileSync('npx', [...REPRODUCE, ...args], {
     cwd: root,
     env: { ...process.env, ...env },
     encoding: 'utf8',
@@ -45,4 +47,51 @@ describe('npm run reproduce -- --preset quick', () => {
     const second = reproduce(args, env);
     expect(second).toMatch(/2 already complete, 0 to run/);
   });
+});
+
+describe('npm run reproduce -- --jobs 2', () => {
+  it('runs the cells in two processes at once, sharing one store, and regenerates the table once', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-jobs-'));
+    const env = { UNIGRAD_TRACKING_DIR: join(dir, 'store') };
+    const args = ['--preset', 'quick', '--rows', 'simclr:grad-mm,baseline-random:baseline', '--optim.maxSteps', '3', '--output.dir', join(dir, 'runs'), '--table-out', dir, '--jobs', '2'];
+    const first = reproduce(args, env);
+    expect(first).toMatch(/2 to run in 2 processes/);
+    expect(first).toMatch(/\[jobs\] slot 1: /);
+    expect(first).toMatch(/\[jobs\] slot 2: /);
+    expect(first).toMatch(/2 cell run\(s\) in \d+ s \(\d+\.\d cells\/hour, 2 at once\)/);
+    const table = readFileSync(join(dir, 'RESULTS.md'), 'utf8');
+    expect(table).toMatch(/\| SimCLR \|.*\| \d+\.\d+/);
+    expect(table).toMatch(/Baseline: random encoder \|.*\| \d+\.\d+/);
+    expect(reproduce(args, env)).toMatch(/2 already complete, 0 to run/);
+  });
+
+  it('passes a SIGTERM sent to the parent on to both children: their cells checkpoint and the parent exits 143', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-jobs-term-'));
+    const runs = join(dir, 'runs');
+    const args = ['--preset', 'quick', '--rows', 'unigrad:grad-mm,simclr:grad-mm', '--optim.epochs', '40', '--knn.every', 'none', '--output.dir', runs, '--no-table', '--jobs', '2'];
+    const parent = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), ...REPRODUCE.slice(1), ...args], { cwd: root, env: { ...process.env, UNIGRAD_TRACKING_DIR: join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    parent.stdout.on('data', (d) => (out += d));
+    parent.stderr.on('data', (d) => (out += d));
+    // Both children are in their training loops once each has printed its run's header line (then a moment more).
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if ((out.match(/\[pretrain\] (unigrad|simclr) form=/g) ?? []).length === 2) {
+          clearInterval(timer);
+          setTimeout(resolve, 3000);
+        }
+        if (parent.exitCode !== null) reject(new Error(`reproduce ended before both cells trained:\n${out}`));
+      }, 250);
+    });
+    parent.kill('SIGTERM'); // the parent alone, as a scheduler or `kill PID` would
+    const code = await new Promise<number | null>((resolve) => parent.on('close', resolve));
+    expect(code, out).toBe(143);
+    expect(out).toMatch(/\[jobs\] SIGTERM: passing it on to 2 running child\(ren\)/);
+    const cellDirs = readdirSync(join(runs, 'quick'));
+    expect(cellDirs.sort()).toEqual(['simclr-grad-mm-seed42', 'unigrad-grad-mm-seed42']);
+    for (const cell of cellDirs) expect(existsSync(join(runs, 'quick', cell, 'latest.ckpt')), cell).toBe(true);
+    // Each child got the signal and checkpointed its cell at the step it had reached (not the end of the run).
+    expect(out.match(/\[reproduce\] SIGTERM: finishing the current step/g) ?? []).toHaveLength(3);
+    expect(out).toMatch(/interrupted: finished cells are kept/);
+  }, 300_000);
 });

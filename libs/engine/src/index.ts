@@ -24,6 +24,8 @@ export type { TrackedProbeOptions } from './tracked-probe';
 export { cellStart, cellTags, isComplete, runCell } from './cell';
 export type { CellOutcome, RunCellOptions } from './cell';
 export { runTableCells, selectSeeds } from './table-run';
+export { planJobs, runCellsInParallel } from './parallel';
+export type { ChildTask, ParallelOptions, ParallelResult } from './parallel';
 export type { CellJob, TableRunOptions, TableRunResult } from './table-run';
 export { Progress, formatDuration } from './progress';
 export { elementCommand, submitTableToSlurm } from './slurm-table';

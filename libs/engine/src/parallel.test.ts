@@ -25,7 +25,7 @@ describe('planJobs', () => {
 
   it('passes the seed as --seed S --seeds 1 (a bare --seeds 42 is a count)', () => {
     expect(childArgs({ cells: ['simclr:grad-mm', 'byol:original'], seed: 42 }, ['--preset', 'quick'])).toEqual([
-      'run', '--silent', 'reproduce', '--', '--rows', 'simclr:grad-mm,byol:original', '--seed', '42', '--seeds', '1', '--no-table', '--preset', 'quick',
+      '--rows', 'simclr:grad-mm,byol:original', '--seed', '42', '--seeds', '1', '--no-table', '--preset', 'quick',
     ]);
   });
 });

@@ -6,8 +6,10 @@
 // Self-contained: it only plans and spawns child `reproduce` processes, each with a subset of the cells; the
 // children share the tracking store (one append-only file per run, so concurrent runs never write the same file)
 // and skip cells already complete there, as a single reproduce does. The caller regenerates the table once at the
-// end. Not wired into apps/experiment (its owner decides the flag).
-import { spawn } from 'node:child_process';
+// end. A stop request (Ctrl-C, SIGTERM to the parent) is passed on to every running child, which checkpoints its
+// cell and exits as a single reproduce would; no further child is started.
+import { spawn, type ChildProcess } from 'node:child_process';
+import type { StopRequest } from './signals';
 
 /** One child invocation: these cells for one seed. */
 export interface ChildTask {
@@ -32,12 +34,17 @@ export function planJobs(cells: readonly string[], seeds: readonly number[], job
   return slots.map((slot) => [...slot].map(([seed, c]) => ({ cells: c, seed })));
 }
 
-/** The argv of a child: `--seed S --seeds 1` (a bare `--seeds 42` would mean 42 seeds), no table. */
+/** The reproduce arguments of a child: `--seed S --seeds 1` (a bare `--seeds 42` would mean 42 seeds), no table. */
 export function childArgs(task: ChildTask, extra: readonly string[] = []): string[] {
-  return ['run', '--silent', 'reproduce', '--', '--rows', task.cells.join(','), '--seed', String(task.seed), '--seeds', '1', '--no-table', ...extra];
+  return ['--rows', task.cells.join(','), '--seed', String(task.seed), '--seeds', '1', '--no-table', ...extra];
 }
 
 export interface ParallelOptions {
+  /**
+   * The argv that starts a child reproduce, before its arguments (e.g. node, ts-node's bin, --transpile-only, the
+   * app's file). Not `npm run`: npm and its `sh -c` do not pass a SIGTERM on, and the child would outlive the stop.
+   */
+  command: readonly string[];
   cells: string[];
   seeds: number[];
   jobs: number;
@@ -48,12 +55,16 @@ export interface ParallelOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** The parent's stop request: forwarded to the running children (their cells checkpoint), no child started after. */
+  stop?: StopRequest;
 }
 
 export interface ParallelResult {
   seconds: number;
   failed: { task: ChildTask; code: number | null }[];
   tasks: number;
+  /** A stop request ended the run early (the children stopped with their cells checkpointed). */
+  interrupted: boolean;
 }
 
 /** Runs the plan: each slot runs its child tasks one after another, the slots at the same time. */
@@ -64,21 +75,42 @@ export async function runCellsInParallel(options: ParallelOptions): Promise<Para
   const env = { ...(options.env ?? process.env), TF_NUM_INTRAOP_THREADS: threads, TF_NUM_INTEROP_THREADS: threads };
   const started = Date.now();
   const failed: ParallelResult['failed'] = [];
-  await Promise.all(
-    plan.map(async (queue, slot) => {
-      for (const task of queue) {
-        log(`[jobs] slot ${slot + 1}: ${task.cells.join(',')} seed ${task.seed}`);
-        const code = await new Promise<number | null>((resolve) => {
-          const child = spawn('npm', childArgs(task, options.extraArgs), { cwd: options.cwd, env, stdio: 'inherit' });
-          child.on('close', resolve);
-          child.on('error', () => resolve(null));
-        });
-        if (code !== 0) failed.push({ task, code });
-      }
-    }),
-  );
+  const running = new Set<ChildProcess>();
+  // Signals reach the parent's StopRequest; a child started in the same process group also gets a terminal's Ctrl-C
+  // itself, but not a SIGTERM sent to the parent alone: pass the request on (once) to every child still running.
+  let forwarded = false;
+  const forward = setInterval(() => {
+    if (forwarded || !options.stop?.requested) return;
+    forwarded = true;
+    log(`[jobs] ${options.stop.signal}: passing it on to ${running.size} running child(ren); they checkpoint and stop`);
+    for (const child of running) child.kill(options.stop.signal ?? 'SIGTERM');
+  }, 200);
+  try {
+    await Promise.all(
+      plan.map(async (queue, slot) => {
+        for (const task of queue) {
+          if (options.stop?.requested) return;
+          log(`[jobs] slot ${slot + 1}: ${task.cells.join(',')} seed ${task.seed}`);
+          const code = await new Promise<number | null>((resolve) => {
+            const [program, ...prefix] = options.command;
+            const child = spawn(program, [...prefix, ...childArgs(task, options.extraArgs)], { cwd: options.cwd, env, stdio: 'inherit' });
+            running.add(child);
+            child.on('close', (exitCode) => {
+              running.delete(child);
+              resolve(exitCode);
+            });
+            child.on('error', () => resolve(null));
+          });
+          if (code !== 0) failed.push({ task, code });
+        }
+      }),
+    );
+  } finally {
+    clearInterval(forward);
+  }
   const seconds = (Date.now() - started) / 1000;
   const tasks = plan.reduce((a, q) => a + q.length, 0);
-  log(`[jobs] ${options.cells.length * options.seeds.length} cell runs in ${options.jobs} slots: ${seconds.toFixed(0)} s, ${failed.length} child(ren) failed`);
-  return { seconds, failed, tasks };
+  const interrupted = Boolean(options.stop?.requested);
+  log(`[jobs] ${options.cells.length * options.seeds.length} cell runs in ${options.jobs} slots: ${seconds.toFixed(0)} s${interrupted ? ', interrupted' : ''}, ${failed.length} child(ren) failed`);
+  return { seconds, failed, tasks, interrupted };
 }
