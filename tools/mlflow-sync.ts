@@ -51,6 +51,7 @@ async function main(): Promise<number> {
     if (s.reaped.length > 0) console.log(`mlflow:sync: ${s.reaped.length} run(s) of processes that died without ending them marked KILLED (listed above).`);
     console.log(`mlflow:sync: ${s.runs} run(s) checked, ${s.updated} updated with ${s.requests} request(s), ${s.warnings.length} warning(s).`);
     if (s.busy.length > 0) console.log(`mlflow:sync: ${s.busy.length} run(s) are being delivered by another process right now: ${s.busy.join(', ')}`);
+    for (const [name, url] of Object.entries(s.experimentUrls)) console.log(`mlflow:sync: ${name}: ${url}`);
     if (s.failed.length > 0) {
       console.error(`mlflow:sync: ${s.failed.length} run(s) could not be delivered:`);
       for (const f of s.failed) console.error(`  ${f.id}: ${f.error}`);

@@ -3,7 +3,7 @@
 import { initBackend } from '@unigrad/core';
 import { PRESETS, resolveConfig } from '@unigrad/configs';
 import { getExperiment } from '@unigrad/experiments';
-import { createTracker, MlflowClient, mlflowVenvBin, MODEL_TAGS, registerCellModels, startMlflowServer, type MlflowServer } from '@unigrad/tracking';
+import { createTracker, MlflowClient, mlflowExperimentUrl, mlflowVenvBin, MODEL_TAGS, registerCellModels, startMlflowServer, type MlflowServer } from '@unigrad/tracking';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +126,7 @@ describe.skipIf(!venv)('a table cell as MLflow users see it (real server)', () =
         await page.goto(url, { waitUntil: 'domcontentloaded', ...patience });
         return page;
       };
-      const overview = await open(`${base}${ml}`);
+      const overview = await open(mlflowExperimentUrl(server.url, pages!.experimentId, pages!.pretrainRunId)); // the link mlflow:sync prints
       await overview.getByText('Overview').first().waitFor(patience);
       await overview.screenshot({ path: join(shots, 'run-overview.png') });
       const page = await open(`${base}/model-metrics${ml}`);

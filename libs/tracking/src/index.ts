@@ -17,7 +17,7 @@ export { createTracker, detectSystemTags } from './tracker';
 export type { ParamValue, ResumeRunOptions, RunHandle, StartRunOptions, Tracker, TrackerOptions } from './tracker';
 export { installRunGuards, withRun } from './hooks';
 export type { RunGuardOptions } from './hooks';
-export { syncStore } from './sync';
+export { mlflowExperimentUrl, syncStore } from './sync';
 export type { SyncOptions, SyncProgress, SyncSummary } from './sync';
 export { listRuns } from './list-runs';
 export type { RunSource } from './list-runs';

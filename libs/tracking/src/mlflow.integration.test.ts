@@ -102,6 +102,9 @@ describe.skipIf(!venv)('real MLflow server', () => {
 
     const s1 = await syncStore({ storeDir, trackingUri: server.url });
     expect(Object.keys(s1.mapping)).toHaveLength(3);
+    // The experiment's page, in the model-training view, at the id the server gave it.
+    const exp = await new MlflowClient({ trackingUri: server.url }).getExperimentByName('it-sync');
+    expect(s1.experimentUrls).toEqual({ 'it-sync': `${server.url}/#/experiments/${exp!.experiment_id}?workflowType=machine_learning` });
     const s2 = await syncStore({ storeDir, trackingUri: server.url });
     expect(s2.requests).toBe(0);
     expect(s2.mapping).toEqual(s1.mapping);

@@ -41,6 +41,18 @@ export interface SyncSummary {
   registered?: RegisteredVersion[];
   /** Runs of dead processes marked KILLED before the sync. */
   reaped: ReapedRun[];
+  /** Experiment name -> its page in the MLflow UI's model-training view (see `mlflowExperimentUrl`). */
+  experimentUrls: Record<string, string>;
+}
+
+/**
+ * The page of an experiment (and optionally a run) in the MLflow UI, in its model-training view. MLflow 3.x's UI
+ * chooses between its GenAI and model-training views by the `workflowType` query parameter or the browser's last
+ * choice (GenAI on a fresh browser), not by the experiment's `mlflow.experimentKind` tag, so links carry it.
+ */
+export function mlflowExperimentUrl(trackingUri: string, experimentId: string, runId?: string): string {
+  const base = `${trackingUri.replace(/\/+$/, '')}/#/experiments/${encodeURIComponent(experimentId)}`;
+  return `${base}${runId ? `/runs/${encodeURIComponent(runId)}` : ''}?workflowType=machine_learning`;
 }
 
 export interface SyncOptions {
@@ -66,7 +78,7 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
   const client = new MlflowClient({ trackingUri: options.trackingUri, fetch: options.fetch, timeoutMs: options.requestTimeoutMs });
   const ctx: DeliveryContext = { store, client, log: options.log };
   const reaped = options.reapDeadRuns === false ? [] : reapDeadRuns({ store, log: options.log });
-  const summary: SyncSummary = { runs: 0, updated: 0, requests: 0, busy: [], mapping: {}, warnings: [], failed: [], reaped };
+  const summary: SyncSummary = { runs: 0, updated: 0, requests: 0, busy: [], mapping: {}, warnings: [], failed: [], reaped, experimentUrls: {} };
   const ids = store.listRunIds();
   // Parents before children, so a parent is created by its own delivery (under its own lock), not a child's.
   // One run at a time: a single-worker sqlite server answers no faster with more requests in flight.
@@ -123,5 +135,6 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
   for (const level of levels) for (const id of level ?? []) await one(id);
   // The table cells' encoders as registered model versions (model-registry.ts), once their runs are delivered.
   summary.registered = await withRetry(() => registerCellModels(store, client, options.log), options.retry);
+  for (const [name, id] of ctx.experimentIds ?? []) summary.experimentUrls[name] = mlflowExperimentUrl(options.trackingUri, id);
   return summary;
 }
