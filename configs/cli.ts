@@ -4,8 +4,10 @@
 import { datasetNames } from '@unigrad/data';
 import { methodNames } from '@unigrad/losses';
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONFIG_KEYS, ConfigError, overridesFromFlags, resolveConfig, suggest, type ConfigOverride, type PretrainConfig } from './schema';
+import { PRESETS } from './presets';
+import { CONFIG_KEYS, ConfigError, defaultConfig, overridesFromFlags, resolveConfig, suggest, type ConfigOverride, type PretrainConfig } from './schema';
 
 export interface FlagSpec {
   /** 'string' flags take a value; 'boolean' flags do not. */
@@ -134,7 +136,7 @@ export const DRY_RUN: ConfigOverride = {
 
 /** The flags every training tool shares: which preset, cell and config file to build the config from. */
 export const CONFIG_FLAGS: Record<string, FlagSpec> = {
-  preset: { type: 'string', valueName: 'name', description: 'preset from configs/presets.ts (quick | fmnist | paper)' },
+  preset: { type: 'string', valueName: 'name', description: `preset from configs/presets.ts (${Object.keys(PRESETS).join(' | ')})` },
   experiment: { type: 'string', valueName: 'row:variant', description: 'a table cell (see `npm run reproduce -- --list`), e.g. simclr:grad-mm' },
   config: { type: 'string', valueName: 'file.json', description: 'a JSON override file (same shape as the config; unknown keys are errors)' },
   'dry-run': { type: 'boolean', description: 'tiny synthetic data, batch 8, two steps: checks that everything builds' },
@@ -166,7 +168,12 @@ export function configFromSources(sources: ConfigSources): PretrainConfig {
   if (typeof sources.flags.config === 'string') layers.push(readConfigFile(sources.flags.config));
   layers.push(overridesFromFlags(sources.configValues), ...(sources.after ?? []));
   if (sources.flags['dry-run']) layers.push(DRY_RUN);
-  return resolveConfig(...layers);
+  const config = resolveConfig(...layers);
+  // A dry run's checkpoints go under runs/dry-run unless a folder was chosen: in the preset's own folder a two-step
+  // checkpoint of synthetic data would block (as "a different config") the real cell of the same name.
+  const defaultDir = defaultConfig().output.dir;
+  if (sources.flags['dry-run'] && config.output.dir === defaultDir) config.output.dir = join(defaultDir, 'dry-run');
+  return config;
 }
 
 /** Prints a clear one-line error and exits: 2 for bad input (usage, config), 1 for anything else. */

@@ -14,6 +14,6 @@ export {
 export type { ConfigKey, ConfigOverride, DeepPartial, PretrainConfig } from './schema';
 export { CONFIG_FLAGS, DRY_RUN, EXIT, configFromSources, exitWithError, helpText, intFlag, optionalIntFlag, parseCli, readConfigFile } from './cli';
 export type { CliSpec, ConfigSources, FlagSpec, FlagValues, ParsedArgs } from './cli';
-export { PRESETS, fmnist, getPreset, paper, quick } from './presets';
+export { PRESETS, fmnist, fmnistWide, getPreset, paper, quick } from './presets';
 export type { PresetName } from './presets';
 export { CLAIMS, PAPER_METHODS } from './claims';
