@@ -49,6 +49,19 @@ describe('npm run reproduce -- --preset quick', () => {
   });
 });
 
+describe('npm run reproduce -- --dry-run', () => {
+  it("tracks into the throwaway runs/dry-run store, never the project's (where it would count as a finished cell)", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-dry-'));
+    const dryStore = join(root, 'runs', 'dry-run', 'tracking-store', 'runs');
+    const before = existsSync(dryStore) ? readdirSync(dryStore).length : 0;
+    const out = reproduce(['--preset', 'fmnist-wide', '--rows', 'baseline-random:baseline', '--dry-run'], { UNIGRAD_TRACKING_DIR: join(dir, 'store') });
+    expect(out).toMatch(/baseline-random:baseline seed 42: probe top-1/);
+    expect(existsSync(join(dir, 'store'))).toBe(false);
+    expect(readdirSync(dryStore).length).toBeGreaterThan(before);
+    expect(existsSync(join(root, 'runs', 'dry-run', 'tables', 'RESULTS.md'))).toBe(true);
+  });
+});
+
 describe('npm run reproduce -- --jobs 2', () => {
   it('runs the cells in two processes at once, sharing one store, and regenerates the table once', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reproduce-jobs-'));

@@ -1,4 +1,4 @@
-// npm run reproduce -- [--preset quick|fmnist|paper] [--rows all|<id>,<id>,…] [--seeds 2 | 42,43] [--force]
+// npm run reproduce -- [--preset quick|fmnist|fmnist-wide|paper] [--rows all|<id>,<id>,…] [--seeds 2 | 42,43] [--force]
 //                      [--list] [--dry-run] [--no-table] [--table-out DIR] [--<config key> <value> …]   (--help)
 //                      [--jobs N] [--scheduler slurm [--partition P --gres gpu:1 --time HH:MM:SS --max-parallel K]]
 // Runs the chosen table cells (pretrain → probe → tracking) for each seed, skips cells already complete for that
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
     return;
   }
   const stop = new StopRequest('reproduce').install();
-  const tracker = createTracker();
+  const tracker = createTracker({ dryRun: Boolean(flags['dry-run']) });
   const done = await completedRuns(tracker.store.dir, false);
   let interrupted: boolean;
   let childFailure: Error | undefined; // reported after the table is regenerated from the cells that did finish
@@ -150,8 +150,8 @@ async function main(): Promise<void> {
   if (!flags['no-table']) {
     // Every preset in the store, so running one preset never drops another's table from RESULTS.md. The quick
     // preset (a pipeline check, the README's first command) writes into the git-ignored runs/ unless told otherwise,
-    // so running it never changes committed files.
-    const out = typeof flags['table-out'] === 'string' ? flags['table-out'] : base.preset === 'quick' ? join(workspaceRoot(), 'runs', 'tables', 'quick') : undefined;
+    // so running it never changes committed files; a dry run's table goes under runs/dry-run with its store.
+    const out = typeof flags['table-out'] === 'string' ? flags['table-out'] : flags['dry-run'] ? join(workspaceRoot(), 'runs', 'dry-run', 'tables') : base.preset === 'quick' ? join(workspaceRoot(), 'runs', 'tables', 'quick') : undefined;
     if (out) mkdirSync(out, { recursive: true });
     const table = writeResults({
       runs: await listRuns({ source: 'embedded', storeDir: tracker.store.dir }),

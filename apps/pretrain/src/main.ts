@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const stop = new StopRequest('pretrain').install();
   await initBackend();
   if (typeof flags.resume !== 'string') console.log(`[pretrain] resolved config: ${JSON.stringify(config)}`);
-  const tracker = createTracker();
+  const tracker = createTracker({ dryRun: Boolean(flags['dry-run']) });
   const result = await trackedPretrain(config, { tracker, stop, resume: typeof flags.resume === 'string' ? flags.resume : undefined, overwrite: Boolean(flags.overwrite) });
   await tracker.flush();
   console.log(`[pretrain] ${result.interrupted ? 'interrupted' : 'done'}: ${result.steps} steps, checkpoint ${result.checkpointPath}, run ${result.runId}`);

@@ -6,7 +6,7 @@ export { splitIntoBatches } from './batching';
 export type { BatchEntity } from './batching';
 export { EXPERIMENT_KIND_TAG, MlflowClient, MlflowHttpError, experimentTags, isRetryable, isStaleConnection } from './mlflow-client';
 export type { FetchLike, MlflowClientOptions, MlflowRun, MlflowRunInfo } from './mlflow-client';
-export { RunStore, defaultStoreDir, workspaceRoot } from './store';
+export { RunStore, defaultStoreDir, dryRunStoreDir, workspaceRoot } from './store';
 export { LOCAL_RUN_ID_TAG, backoffDelay, deliverRun, hasPendingEvents, indexRemoteRuns, readSyncState, withRetry } from './delivery';
 export type { DeliveryResult, RetryOptions } from './delivery';
 export { END_REASON_TAG, OWNER_TAGS, ownerState, ownerTags, processStartTicks, reapDeadRuns } from './dead-runs';

@@ -60,6 +60,14 @@ export function workspaceRoot(from = process.cwd()): string {
   }
 }
 
+/**
+ * Where `--dry-run` runs are tracked: a throwaway store under the git-ignored runs/. A dry run (synthetic data, two
+ * steps) checks that everything builds; in the project's store it would count as a finished cell of its preset.
+ */
+export function dryRunStoreDir(): string {
+  return join(workspaceRoot(), 'runs', 'dry-run', 'tracking-store');
+}
+
 /** UNIGRAD_TRACKING_DIR, else <workspace root>/tracking-store. */
 export function defaultStoreDir(): string {
   return process.env.UNIGRAD_TRACKING_DIR ? resolve(process.env.UNIGRAD_TRACKING_DIR) : join(workspaceRoot(), 'tracking-store');

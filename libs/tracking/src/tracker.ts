@@ -12,7 +12,7 @@ import { ownerState, ownerTags, reapDeadRuns } from './dead-runs';
 import { backoffDelay, deliverRun, hasPendingEvents, readSyncState, type DeliveryContext } from './delivery';
 import { validateKey, validateMetricValue, validateParamValue, validateTagValue, MLFLOW_LIMITS } from './limits';
 import { isRetryable, MlflowClient, MlflowHttpError, type FetchLike } from './mlflow-client';
-import { RunStore, workspaceRoot, type RunWriter } from './store';
+import { RunStore, dryRunStoreDir, workspaceRoot, type RunWriter } from './store';
 import type { DatasetInput, EndStatus, KeyValue, MetricPoint, RunStatus } from './types';
 
 export type ParamValue = string | number | boolean;
@@ -85,6 +85,8 @@ export interface Tracker {
 
 export interface TrackerOptions {
   /** Store directory (default UNIGRAD_TRACKING_DIR or <workspace>/tracking-store). */
+  /** A --dry-run's tracker: the throwaway `dryRunStoreDir()`, no MLflow server (overrides storeDir and trackingUri). */
+  dryRun?: boolean;
   storeDir?: string;
   /** Server URL; default process.env.MLFLOW_TRACKING_URI. Empty/unset selects the embedded store. */
   trackingUri?: string;
@@ -544,5 +546,5 @@ class StoreTracker implements Tracker {
  * this host KILLED (see `reapDeadRuns`).
  */
 export function createTracker(options: TrackerOptions = {}): Tracker {
-  return new StoreTracker(options);
+  return new StoreTracker(options.dryRun ? { ...options, storeDir: dryRunStoreDir(), trackingUri: '' } : options);
 }
