@@ -169,10 +169,10 @@ export function configFromSources(sources: ConfigSources): PretrainConfig {
   layers.push(overridesFromFlags(sources.configValues), ...(sources.after ?? []));
   if (sources.flags['dry-run']) layers.push(DRY_RUN);
   const config = resolveConfig(...layers);
-  // A dry run's checkpoints go under runs/dry-run unless a folder was chosen: in the preset's own folder a two-step
-  // checkpoint of synthetic data would block (as "a different config") the real cell of the same name.
-  const defaultDir = defaultConfig().output.dir;
-  if (sources.flags['dry-run'] && config.output.dir === defaultDir) config.output.dir = join(defaultDir, 'dry-run');
+  // A dry run's checkpoints go under runs/dry-run unless some layer chose a folder: in the preset's own folder a
+  // two-step checkpoint of synthetic data would block (as "a different config") the real cell of the same name.
+  const chosenDir = layers.some((layer) => (layer as { output?: { dir?: unknown } } | undefined)?.output?.dir !== undefined);
+  if (sources.flags['dry-run'] && !chosenDir) config.output.dir = join(defaultConfig().output.dir, 'dry-run');
   return config;
 }
 

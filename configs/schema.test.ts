@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PRESETS } from './presets';
+import { configFromSources } from './cli';
 import { CONFIG_KEYS, ConfigError, defaultConfig, flattenConfig, overridesFromFlags, resolveConfig } from './schema';
 
 describe('resolveConfig', () => {
@@ -115,5 +116,16 @@ describe('flattenConfig', () => {
     expect(flat['model.widths']).toBe('8,16');
     expect(flat['loss.lambda']).toBe('100');
     expect('data.subset' in flat).toBe(false);
+  });
+});
+
+describe('configFromSources with --dry-run', () => {
+  it('puts checkpoints under runs/dry-run unless a layer chose a folder (an explicit `--output.dir runs` included)', () => {
+    const dry = (configValues: Record<string, string>) => configFromSources({ preset: PRESETS['fmnist-wide'], flags: { 'dry-run': true }, configValues });
+    expect(dry({}).output.dir).toBe('runs/dry-run');
+    expect(dry({ 'output.dir': 'runs' }).output.dir).toBe('runs');
+    expect(dry({ 'output.dir': '/tmp/x' }).output.dir).toBe('/tmp/x');
+    expect(dry({}).data.dataset).toBe('synthetic');
+    expect(configFromSources({ preset: PRESETS['fmnist-wide'], flags: {}, configValues: {} }).output.dir).toBe('runs');
   });
 });

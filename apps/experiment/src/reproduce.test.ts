@@ -1,7 +1,7 @@
 // CI smoke test of `npm run reproduce -- --preset quick`: two cells end to end (pretrain → probe → tracking →
 // table) in a temporary store, then a second invocation that finds both complete and skips them.
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,15 +50,18 @@ describe('npm run reproduce -- --preset quick', () => {
 });
 
 describe('npm run reproduce -- --dry-run', () => {
-  it("tracks into the throwaway runs/dry-run store, never the project's (where it would count as a finished cell)", () => {
+  it("tracks into the throwaway runs/dry-run store and checkpoints under runs/dry-run, never skipping or resuming", () => {
     const dir = mkdtempSync(join(tmpdir(), 'reproduce-dry-'));
-    const dryStore = join(root, 'runs', 'dry-run', 'tracking-store', 'runs');
-    const before = existsSync(dryStore) ? readdirSync(dryStore).length : 0;
-    const out = reproduce(['--preset', 'fmnist-wide', '--rows', 'baseline-random:baseline', '--dry-run'], { UNIGRAD_TRACKING_DIR: join(dir, 'store') });
-    expect(out).toMatch(/baseline-random:baseline seed 42: probe top-1/);
-    expect(existsSync(join(dir, 'store'))).toBe(false);
-    expect(readdirSync(dryStore).length).toBeGreaterThan(before);
-    expect(existsSync(join(root, 'runs', 'dry-run', 'tables', 'RESULTS.md'))).toBe(true);
+    const started = Date.now() - 1000;
+    const cellConfig = join(root, 'runs', 'dry-run', 'fmnist-wide', 'simclr-grad-mm-seed42', 'config.json');
+    for (const attempt of [1, 2]) {
+      const out = reproduce(['--preset', 'fmnist-wide', '--rows', 'simclr:grad-mm', '--dry-run'], { UNIGRAD_TRACKING_DIR: join(dir, 'store') });
+      expect(out, `attempt ${attempt}`).toMatch(/0 already complete, 1 to run/);
+      expect(out).toMatch(/simclr:grad-mm seed 42: probe top-1/);
+    }
+    expect(existsSync(join(dir, 'store'))).toBe(false); // the project's store (here UNIGRAD_TRACKING_DIR) is untouched
+    expect(statSync(cellConfig).mtimeMs).toBeGreaterThan(started);
+    expect(statSync(join(root, 'runs', 'dry-run', 'tables', 'RESULTS.md')).mtimeMs).toBeGreaterThan(started);
   });
 });
 
@@ -79,11 +82,12 @@ describe('npm run reproduce -- --jobs 2', () => {
     expect(reproduce(args, env)).toMatch(/2 already complete, 0 to run/);
   });
 
-  it('passes a SIGTERM sent to the parent on to both children: their cells checkpoint and the parent exits 143', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'reproduce-jobs-term-'));
+  it('Ctrl-C (SIGINT to the whole terminal process group): each child gets it once, checkpoints its cell mid-run, and the parent exits 130', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-jobs-int-'));
     const runs = join(dir, 'runs');
     const args = ['--preset', 'quick', '--rows', 'unigrad:grad-mm,simclr:grad-mm', '--optim.epochs', '40', '--knn.every', 'none', '--output.dir', runs, '--no-table', '--jobs', '2'];
-    const parent = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), ...REPRODUCE.slice(1), ...args], { cwd: root, env: { ...process.env, UNIGRAD_TRACKING_DIR: join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // detached: the parent leads a process group of its own, as a shell's foreground job does.
+    const parent = spawn(process.execPath, [require.resolve('ts-node/dist/bin.js'), ...REPRODUCE.slice(1), ...args], { cwd: root, env: { ...process.env, UNIGRAD_TRACKING_DIR: join(dir, 'store') }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let out = '';
     parent.stdout.on('data', (d) => (out += d));
     parent.stderr.on('data', (d) => (out += d));
@@ -97,15 +101,20 @@ describe('npm run reproduce -- --jobs 2', () => {
         if (parent.exitCode !== null) reject(new Error(`reproduce ended before both cells trained:\n${out}`));
       }, 250);
     });
-    parent.kill('SIGTERM'); // the parent alone, as a scheduler or `kill PID` would
+    process.kill(-parent.pid!, 'SIGINT'); // the whole group, as a terminal's Ctrl-C
     const code = await new Promise<number | null>((resolve) => parent.on('close', resolve));
-    expect(code, out).toBe(143);
-    expect(out).toMatch(/\[jobs\] SIGTERM: passing it on to 2 running child\(ren\)/);
-    const cellDirs = readdirSync(join(runs, 'quick'));
-    expect(cellDirs.sort()).toEqual(['simclr-grad-mm-seed42', 'unigrad-grad-mm-seed42']);
-    for (const cell of cellDirs) expect(existsSync(join(runs, 'quick', cell, 'latest.ckpt')), cell).toBe(true);
-    // Each child got the signal and checkpointed its cell at the step it had reached (not the end of the run).
-    expect(out.match(/\[reproduce\] SIGTERM: finishing the current step/g) ?? []).toHaveLength(3);
-    expect(out).toMatch(/interrupted: finished cells are kept/);
+    expect(code, out).toBe(130);
+    expect(out).toMatch(/\[jobs\] SIGINT: passing it on to 2 running child\(ren\)/);
+    // One "finishing" line each for the parent and both children: no child saw a second signal (which quits at once).
+    expect(out.match(/\[reproduce\] SIGINT: finishing the current step/g) ?? []).toHaveLength(3);
+    expect(out.match(/interrupted: finished cells are kept/g) ?? []).toHaveLength(2);
+    const cellDirs = readdirSync(join(runs, 'quick')).sort();
+    expect(cellDirs).toEqual(['simclr-grad-mm-seed42', 'unigrad-grad-mm-seed42']);
+    for (const cell of cellDirs) {
+      expect(existsSync(join(runs, 'quick', cell, 'latest.ckpt')), cell).toBe(true);
+      const steps = readFileSync(join(runs, 'quick', cell, 'metrics.csv'), 'utf8').trim().split('\n').length - 1;
+      expect(steps, cell).toBeGreaterThan(0);
+      expect(steps, cell).toBeLessThan(640); // stopped mid-run, not at the end
+    }
   }, 300_000);
 });

@@ -5,7 +5,7 @@
 // preset and seed in the tracking store (so a table can be built across sittings), then regenerates the table.
 import { initBackend } from '@unigrad/core';
 import { CLAIMS, CONFIG_FLAGS, ConfigError, EXIT, configFromSources, exitWithError, getPreset, optionalIntFlag, parseCli, type CliSpec, type FlagValues } from '@unigrad/configs';
-import { StopRequest, isComplete, runCellsInParallel, runTableCells, selectSeeds, submitTableToSlurm, type CellJob } from '@unigrad/engine';
+import { StopRequest, describeFailure, isComplete, runCellsInParallel, runTableCells, selectSeeds, submitTableToSlurm, type CellJob } from '@unigrad/engine';
 import { mkdirSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -116,36 +116,40 @@ async function main(): Promise<void> {
     return;
   }
   const stop = new StopRequest('reproduce').install();
-  const tracker = createTracker({ dryRun: Boolean(flags['dry-run']) });
-  const done = await completedRuns(tracker.store.dir, false);
+  // A dry run (a build check on synthetic data) never skips or resumes: its throwaway store and checkpoints are
+  // overwritten, and cells complete in the real store or on the MLflow server do not count.
+  const dryRun = Boolean(flags['dry-run']);
+  const force = Boolean(flags.force) || dryRun;
+  const tracker = createTracker({ dryRun });
+  const done = dryRun ? [] : await completedRuns(tracker.store.dir, false);
   let interrupted: boolean;
   let childFailure: Error | undefined; // reported after the table is regenerated from the cells that did finish
   if (parallelJobs > 1) {
     // N child reproduces (one per slot), each given its share of the cells still to run; they skip, resume and
     // track exactly as this process would, sharing the store. The table is regenerated here, once.
-    const todo = jobs.filter((job) => flags.force || !isComplete(done, job.experiment, job.config));
-    console.log(`[reproduce] ${jobs.length} cell runs, ${jobs.length - todo.length} already complete, ${todo.length} to run in ${parallelJobs} processes`);
+    const todo = jobs.filter((job) => force || !isComplete(done, job.experiment, job.config));
+    const slots = Math.max(1, Math.min(parallelJobs, todo.length));
+    console.log(`[reproduce] ${jobs.length} cell runs, ${jobs.length - todo.length} already complete, ${todo.length} to run in ${slots} processes`);
     const { seed: _seed, ...perChild } = configValues; // each child gets its own --seed
     const extraArgs = [...passThroughArgs(flags, perChild), ...(flags['dry-run'] ? ['--dry-run'] : [])];
     const result = await runCellsInParallel({
       // This very app, started the way `npm run reproduce` starts it, minus npm (which would not pass a SIGTERM on).
       command: [process.execPath, require.resolve('ts-node/dist/bin.js'), '--transpile-only', __filename],
-      cells: [...new Set(todo.map((job) => job.experiment.id))],
-      seeds: [...new Set(todo.map((job) => job.seed))],
-      jobs: parallelJobs,
-      threadsPerJob: Math.max(1, Math.floor(availableParallelism() / parallelJobs)),
+      runs: todo.map((job) => ({ cell: job.experiment.id, seed: job.seed })),
+      jobs: slots,
+      threadsPerJob: Math.max(1, Math.floor(availableParallelism() / slots)),
       extraArgs,
       stop,
     });
     interrupted = result.interrupted;
     if (todo.length && !interrupted) console.log(`[reproduce] ${todo.length} cell run(s) in ${result.seconds.toFixed(0)} s (${cellsPerHour(todo.length, result.seconds)}, ${parallelJobs} at once)`);
     if (result.failed.length && !interrupted) {
-      const which = result.failed.map((f) => `${f.task.cells.join(',')} seed ${f.task.seed} (exit ${f.code})`).join('; ');
+      const which = result.failed.map(describeFailure).join('; ');
       childFailure = new Error(`${result.failed.length} child reproduce(s) failed: ${which}; their output is above; run the same command again to retry them (finished cells are kept)`);
     }
   } else {
     await initBackend();
-    interrupted = (await runTableCells({ jobs, tracker, done, force: Boolean(flags.force), stop })).interrupted;
+    interrupted = (await runTableCells({ jobs, tracker, done, force, stop })).interrupted;
   }
   if (!flags['no-table']) {
     // Every preset in the store, so running one preset never drops another's table from RESULTS.md. The quick

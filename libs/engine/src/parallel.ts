@@ -17,21 +17,25 @@ export interface ChildTask {
   seed: number;
 }
 
+/** One cell run of the table: a cell id (`simclr:grad-mm`) and a seed. */
+export interface CellRun {
+  cell: string;
+  seed: number;
+}
+
 /**
- * Splits (cell, seed) pairs over `jobs` slots: every slot gets a queue of child tasks, one per seed, holding the
- * cells dealt to it round-robin (so slow and fast rows spread over the slots and each child amortises its start).
+ * Splits the (cell, seed) runs still to do over `jobs` slots: every slot gets a queue of child tasks, one per seed,
+ * holding the runs dealt to it round-robin in order (so slow and fast rows spread over the slots and each child
+ * amortises its start). Never more slots than runs.
  */
-export function planJobs(cells: readonly string[], seeds: readonly number[], jobs: number): ChildTask[][] {
+export function planJobs(runs: readonly CellRun[], jobs: number): ChildTask[][] {
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error(`jobs must be an integer >= 1, got ${jobs}`);
-  const slots: Map<number, string[]>[] = Array.from({ length: Math.min(jobs, Math.max(1, cells.length * seeds.length)) }, () => new Map());
-  let i = 0;
-  for (const seed of seeds) {
-    for (const cell of cells) {
-      const slot = slots[i++ % slots.length];
-      slot.set(seed, [...(slot.get(seed) ?? []), cell]);
-    }
-  }
-  return slots.map((slot) => [...slot].map(([seed, c]) => ({ cells: c, seed })));
+  const slots: Map<number, string[]>[] = Array.from({ length: Math.min(jobs, Math.max(1, runs.length)) }, () => new Map());
+  runs.forEach((run, i) => {
+    const slot = slots[i % slots.length];
+    slot.set(run.seed, [...(slot.get(run.seed) ?? []), run.cell]);
+  });
+  return slots.map((slot) => [...slot].map(([seed, cells]) => ({ cells, seed })));
 }
 
 /** The reproduce arguments of a child: `--seed S --seeds 1` (a bare `--seeds 42` would mean 42 seeds), no table. */
@@ -45,8 +49,7 @@ export interface ParallelOptions {
    * app's file). Not `npm run`: npm and its `sh -c` do not pass a SIGTERM on, and the child would outlive the stop.
    */
   command: readonly string[];
-  cells: string[];
-  seeds: number[];
+  runs: CellRun[];
   jobs: number;
   /** TF intra-op threads of each child (TF_NUM_INTRAOP_THREADS; OMP_NUM_THREADS has no effect on tfjs-node). */
   threadsPerJob?: number;
@@ -59,58 +62,89 @@ export interface ParallelOptions {
   stop?: StopRequest;
 }
 
+/** How a child ended: its exit code, or the signal that killed it, or why it could not start. */
+export interface ChildFailure {
+  task: ChildTask;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  error?: string;
+}
+
 export interface ParallelResult {
   seconds: number;
-  failed: { task: ChildTask; code: number | null }[];
+  failed: ChildFailure[];
   tasks: number;
   /** A stop request ended the run early (the children stopped with their cells checkpointed). */
   interrupted: boolean;
 }
 
-/** Runs the plan: each slot runs its child tasks one after another, the slots at the same time. */
+/** One line for a failed child: `simclr:grad-mm seed 42 (exit 1)`, `… (killed by SIGKILL)`, `… (not started: …)`. */
+export function describeFailure(f: ChildFailure): string {
+  const how = f.error ? `not started: ${f.error}` : f.signal ? `killed by ${f.signal}` : `exit ${f.code}`;
+  return `${f.task.cells.join(',')} seed ${f.task.seed} (${how})`;
+}
+
+/**
+ * Runs the plan: each slot runs its child tasks one after another, the slots at the same time. Children run in
+ * process groups of their own, so a terminal's Ctrl-C reaches the parent only and each child gets exactly the
+ * signals the parent passes on: the first stop request once (the child checkpoints and stops), and, if the parent
+ * is made to quit at once by a second signal, that one too as it exits (the children quit at once as well, their
+ * last checkpoint intact), so no child outlives its parent.
+ */
 export async function runCellsInParallel(options: ParallelOptions): Promise<ParallelResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  const plan = planJobs(options.cells, options.seeds, options.jobs);
+  const plan = planJobs(options.runs, options.jobs);
   const threads = String(options.threadsPerJob ?? 1);
   const env = { ...(options.env ?? process.env), TF_NUM_INTRAOP_THREADS: threads, TF_NUM_INTEROP_THREADS: threads };
   const started = Date.now();
-  const failed: ParallelResult['failed'] = [];
+  const failed: ChildFailure[] = [];
   const running = new Set<ChildProcess>();
-  // Signals reach the parent's StopRequest; a child started in the same process group also gets a terminal's Ctrl-C
-  // itself, but not a SIGTERM sent to the parent alone: pass the request on (once) to every child still running.
+  const signalOf = () => options.stop?.signal ?? 'SIGTERM';
   let forwarded = false;
   const forward = setInterval(() => {
     if (forwarded || !options.stop?.requested) return;
     forwarded = true;
-    log(`[jobs] ${options.stop.signal}: passing it on to ${running.size} running child(ren); they checkpoint and stop`);
-    for (const child of running) child.kill(options.stop.signal ?? 'SIGTERM');
+    log(`[jobs] ${signalOf()}: passing it on to ${running.size} running child(ren); they checkpoint and stop`);
+    for (const child of running) child.kill(signalOf());
   }, 200);
+  const onExit = () => {
+    for (const child of running) child.kill(signalOf());
+  };
+  process.on('exit', onExit);
+  const runTask = (task: ChildTask) =>
+    new Promise<ChildFailure | undefined>((resolve) => {
+      const [program, ...prefix] = options.command;
+      let error: string | undefined;
+      try {
+        const child = spawn(program, [...prefix, ...childArgs(task, options.extraArgs)], { cwd: options.cwd, env, stdio: 'inherit', detached: true });
+        running.add(child);
+        child.on('error', (err) => (error = err.message));
+        child.on('close', (code, signal) => {
+          running.delete(child);
+          resolve(code === 0 ? undefined : { task, code, signal, error });
+        });
+      } catch (err) {
+        resolve({ task, code: null, signal: null, error: (err as Error).message });
+      }
+    });
   try {
     await Promise.all(
       plan.map(async (queue, slot) => {
         for (const task of queue) {
           if (options.stop?.requested) return;
           log(`[jobs] slot ${slot + 1}: ${task.cells.join(',')} seed ${task.seed}`);
-          const code = await new Promise<number | null>((resolve) => {
-            const [program, ...prefix] = options.command;
-            const child = spawn(program, [...prefix, ...childArgs(task, options.extraArgs)], { cwd: options.cwd, env, stdio: 'inherit' });
-            running.add(child);
-            child.on('close', (exitCode) => {
-              running.delete(child);
-              resolve(exitCode);
-            });
-            child.on('error', () => resolve(null));
-          });
-          if (code !== 0) failed.push({ task, code });
+          const failure = await runTask(task);
+          if (failure) failed.push(failure);
         }
       }),
     );
   } finally {
     clearInterval(forward);
+    process.off('exit', onExit);
   }
   const seconds = (Date.now() - started) / 1000;
   const tasks = plan.reduce((a, q) => a + q.length, 0);
   const interrupted = Boolean(options.stop?.requested);
-  log(`[jobs] ${options.cells.length * options.seeds.length} cell runs in ${options.jobs} slots: ${seconds.toFixed(0)} s${interrupted ? ', interrupted' : ''}, ${failed.length} child(ren) failed`);
+  log(`[jobs] ${options.runs.length} cell runs in ${plan.length} slot(s): ${seconds.toFixed(0)} s${interrupted ? ', interrupted' : ''}, ${failed.length} child(ren) failed`);
   return { seconds, failed, tasks, interrupted };
 }

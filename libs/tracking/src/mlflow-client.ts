@@ -86,7 +86,10 @@ export interface MlflowExperiment {
   tags?: KeyValue[];
 }
 
-/** MLflow 3's UI opens an experiment with this tag = `custom_model_development` in the model-training view. */
+/**
+ * MLflow 3's record of what an experiment is for (`custom_model_development` = model training). Its 3.17 UI does not
+ * pick its view from it (a fresh browser opens GenAI): links carry `?workflowType=machine_learning` (mlflowExperimentUrl).
+ */
 export const EXPERIMENT_KIND_TAG = 'mlflow.experimentKind';
 
 /** Tags of the experiments this project creates: the model-training kind and a description (`mlflow.note.content`). */
@@ -202,8 +205,8 @@ export class MlflowClient {
 
   /**
    * Get-or-create that tolerates another process creating the same experiment between our get and create. A new
-   * experiment gets EXPERIMENT_TAGS (the model-training view of MLflow 3's UI) and a description; an existing one
-   * without `mlflow.experimentKind` gets the tags set, so a fresh browser does not open it in the GenAI view.
+   * experiment gets the experiment kind (model training) and a description; an existing one without
+   * `mlflow.experimentKind` gets the tags set.
    */
   async getOrCreateExperiment(name: string): Promise<string> {
     if (name.length === 0 || name.length > MLFLOW_LIMITS.experimentNameLength) {

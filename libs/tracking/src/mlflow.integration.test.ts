@@ -107,6 +107,7 @@ describe.skipIf(!venv)('real MLflow server', () => {
     expect(s1.experimentUrls).toEqual({ 'it-sync': `${server.url}/#/experiments/${exp!.experiment_id}?workflowType=machine_learning` });
     const s2 = await syncStore({ storeDir, trackingUri: server.url });
     expect(s2.requests).toBe(0);
+    expect(s2.experimentUrls).toEqual(s1.experimentUrls); // an up-to-date sync prints the links too
     expect(s2.mapping).toEqual(s1.mapping);
 
     const remote = await listRuns({ source: 'mlflow', trackingUri: server.url, experiments: ['it-sync'], withHistory: true });

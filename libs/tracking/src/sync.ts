@@ -84,10 +84,12 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
   // One run at a time: a single-worker sqlite server answers no faster with more requests in flight.
   const parentOf = new Map<string, string | undefined>();
   const experiments = new Set<string>();
+  const allExperiments = new Set<string>();
   for (const id of ids) {
     try {
       const first = store.readRunEvent(id);
       parentOf.set(id, first?.parentId);
+      if (first) allExperiments.add(first.experiment);
       // Only experiments with runs this server has not seen from us need the index.
       if (first && !readSyncState(store, id)[client.trackingUri]) experiments.add(first.experiment);
     } catch {
@@ -135,6 +137,10 @@ export async function syncStore(options: SyncOptions): Promise<SyncSummary> {
   for (const level of levels) for (const id of level ?? []) await one(id);
   // The table cells' encoders as registered model versions (model-registry.ts), once their runs are delivered.
   summary.registered = await withRetry(() => registerCellModels(store, client, options.log), options.retry);
-  for (const [name, id] of ctx.experimentIds ?? []) summary.experimentUrls[name] = mlflowExperimentUrl(options.trackingUri, id);
+  // Every experiment of the store, delivered now or by an earlier sync (then its id is looked up once).
+  for (const name of allExperiments) {
+    const id = ctx.experimentIds?.get(name) ?? (await withRetry(() => client.getExperimentByName(name), options.retry))?.experiment_id;
+    if (id) summary.experimentUrls[name] = mlflowExperimentUrl(options.trackingUri, id);
+  }
   return summary;
 }

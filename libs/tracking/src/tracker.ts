@@ -85,9 +85,9 @@ export interface Tracker {
 
 export interface TrackerOptions {
   /** Store directory (default UNIGRAD_TRACKING_DIR or <workspace>/tracking-store). */
-  /** A --dry-run's tracker: the throwaway `dryRunStoreDir()`, no MLflow server (overrides storeDir and trackingUri). */
-  dryRun?: boolean;
   storeDir?: string;
+  /** A --dry-run's tracker: the throwaway `dryRunStoreDir()`, no MLflow server (overrides storeDir, UNIGRAD_TRACKING_DIR and trackingUri). */
+  dryRun?: boolean;
   /** Server URL; default process.env.MLFLOW_TRACKING_URI. Empty/unset selects the embedded store. */
   trackingUri?: string;
   fetch?: FetchLike;
