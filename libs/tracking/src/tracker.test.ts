@@ -300,7 +300,9 @@ describe('mlflow:sync (fake server)', () => {
     const s2 = await syncStore({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch });
     expect(s2.requests).toBe(0);
     expect(s2.mapping).toEqual(s1.mapping);
-    expect(fake.requests.length - before).toBe(0); // the recorded cursors say everything is there
+    // The recorded cursors say everything is there: nothing is sent, only the experiment's id is read for its link.
+    expect(fake.requests.slice(before)).toEqual(['GET /api/2.0/mlflow/experiments/get-by-name']);
+    expect(Object.keys(s2.experimentUrls)).toHaveLength(1);
     // Lost state: the runs are found again by their local-id tag instead of being created twice.
     rmSync(join(dir, 'sync'), { recursive: true });
     const s3 = await syncStore({ storeDir: dir, trackingUri: 'http://fake:5000', fetch: fake.fetch });
