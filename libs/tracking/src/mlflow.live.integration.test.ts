@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { END_REASON_TAG, OWNER_TAGS } from './dead-runs';
 import { LOCAL_RUN_ID_TAG } from './delivery';
+import { MODEL_TAGS } from './model-registry';
 import { MlflowClient, type MlflowRun } from './mlflow-client';
 import { mlflowVenvBin, startMlflowServer, type MlflowServer } from './mlflow-server';
 import { RunStore } from './store';
@@ -195,7 +196,9 @@ void main();
     }
     const store = new RunStore(storeDir);
     const local = store.listRuns();
-    const checkpoints = store.listRunIds().flatMap((id) => store.readEvents(id)).filter((e) => e.event.e === 'artifact' && e.event.artifactPath === 'checkpoint');
+    // Checkpoints are never committed (the old runs' `checkpoint`, the newer runs' logged model `model/encoder.ckpt`).
+    const isCheckpoint = (path: string) => path === 'checkpoint' || path.endsWith('.ckpt');
+    const checkpoints = store.listRunIds().flatMap((id) => store.readEvents(id)).filter((e) => e.event.e === 'artifact' && isCheckpoint(e.event.artifactPath));
     const sync = () =>
       spawnSync(process.execPath, ['-r', 'ts-node/register/transpile-only', 'tools/mlflow-sync.ts', '--store', storeDir, '--tracking-uri', server.url], {
         cwd: ROOT, encoding: 'utf8', timeout: 110_000, env: { ...process.env, MLFLOW_TRACKING_URI: '' },
@@ -207,8 +210,13 @@ void main();
     expect(progress.at(-1)).toMatch(new RegExp(`^\\[${local.length}/${local.length}\\]`));
     const warnings = r.stderr.split('\n').filter((l) => /warning/i.test(l));
     expect(warnings).toHaveLength(checkpoints.length);
-    for (const w of warnings) expect(w).toMatch(/artifact 'checkpoint' skipped/);
-    expect(r.stderr.replace(/^.*artifact 'checkpoint' skipped.*$/gm, '').trim()).toBe('');
+    for (const w of warnings) expect(w).toMatch(/artifact '(checkpoint|model\/encoder\.ckpt)' skipped/);
+    // The rest of stderr: one line per table cell's encoder registered as a model version (finished row runs that
+    // name their registered model), nothing else.
+    const rest = r.stderr.replace(/^.*artifact '(checkpoint|model\/encoder\.ckpt)' skipped.*$/gm, '').split('\n').filter((l) => l.trim());
+    const registrable = local.filter((run) => run.status === 'FINISHED' && run.tags[MODEL_TAGS.registeredName]);
+    expect(rest).toHaveLength(registrable.length);
+    for (const line of rest) expect(line).toMatch(/^\[tracking\] registered \S+ version \d+ \(.+\)$/);
 
     const experiments = [...new Set(local.map((run) => run.experiment))];
     const remote = (await Promise.all(experiments.map((e) => runsOf(e)))).flat();
