@@ -37,7 +37,9 @@ describe('npm run linear-eval', () => {
   });
 
   it('requires --checkpoint and accepts only probe.* and data.* keys', () => {
-    expect(run([]).stderr).toMatch(/missing --checkpoint/);
+    const missing = run([]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/missing --checkpoint/);
     const result = run(['--checkpoint', 'x.ckpt', '--optim.epochs', '3']);
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/probe\.\* and data\.\* overrides only; got --optim.epochs/);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError, backendFromEnv, describeBackend, initBackend } from './backend';
 import { relativeError } from './numeric';
@@ -26,18 +27,35 @@ describe('initBackend', () => {
     expect(describeBackend(wasm)).toMatch(/backend=wasm .*forced/);
   });
 
-  it('fails clearly when a forced native backend is not installed', async () => {
-    let installed = true;
+  // Each case runs only where its failure arises; the skip says so (CI has tfjs-node but no CUDA driver, so there the
+  // gpu case runs and the node case is skipped).
+  const installed = (pkg: string): boolean => {
     try {
-      require.resolve('@tensorflow/tfjs-node/package.json');
+      require.resolve(`${pkg}/package.json`);
+      return true;
     } catch {
-      installed = false;
+      return false;
     }
-    if (installed) return; // On a machine with the native backend this case does not arise.
+  };
+  const cudaDriver = ['/usr/lib/x86_64-linux-gnu/libcuda.so.1', '/usr/lib64/libcuda.so.1', '/usr/local/cuda/lib64/stubs/libcuda.so', '/usr/lib/wsl/lib/libcuda.so.1'].some((p) => existsSync(p));
+
+  it.skipIf(installed('@tensorflow/tfjs-node'))('fails clearly when a forced native backend is not installed (skipped: tfjs-node is installed here)', async () => {
     const error = await initBackend({ force: 'node', log: false }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(BackendUnavailableError);
     expect((error as Error).message).toMatch(/tfjs-node is not installed/);
     expect((error as Error).message).toMatch(/npm run setup:native/);
+  });
+
+  it.skipIf(cudaDriver && installed('@tensorflow/tfjs-node-gpu'))('fails clearly when the gpu backend is forced without CUDA or tfjs-node-gpu (skipped: both are here)', async () => {
+    const before = tf.getBackend();
+    const error = await initBackend({ force: 'gpu', log: false }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(BackendUnavailableError);
+    expect((error as BackendUnavailableError).backend).toBe('gpu');
+    const reason = installed('@tensorflow/tfjs-node-gpu') ? /no CUDA driver \(libcuda\.so\.1\) found/ : /tfjs-node-gpu is not installed.*setup:native -- --gpu/;
+    expect((error as Error).message).toMatch(/^UNIGRAD_BACKEND=gpu was requested but is not available: /);
+    expect((error as Error).message).toMatch(reason);
+    // A failed forced choice leaves the backend already selected in place.
+    expect(tf.getBackend()).toBe(before);
   });
 });
 

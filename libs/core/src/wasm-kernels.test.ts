@@ -198,7 +198,10 @@ describe('wasm training kernels', () => {
     const dy = tf.zeros([1, 4, 4, 1]);
     expect(() =>
       tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NCHW', filterShape: [3, 3, 1, 1] }),
-    ).toThrow(/NHWC/);
+    ).toThrow(/Conv2DBackpropFilter on wasm supports dataFormat NHWC only \(got NCHW\); transpose to NHWC first/);
+    expect(() =>
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 2, filterShape: [3, 3, 1, 1] }),
+    ).toThrow(/Conv2DBackpropFilter on wasm supports dilation 1 only \(got 2x2\)/);
     tf.dispose([x, dy]);
   });
 });

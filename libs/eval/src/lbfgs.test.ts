@@ -25,7 +25,9 @@ describe('minimizeLbfgs', () => {
     expect(r.gradNorm).toBeLessThanOrEqual(1e-8);
     for (const v of r.x) expect(v).toBeCloseTo(1, 6);
     expect(r.value).toBeLessThan(1e-12);
-    // Every accepted step satisfies sufficient decrease: the values strictly fall.
+    // Every accepted step satisfies sufficient decrease: the values strictly fall (one value per iteration).
+    expect(values).toHaveLength(r.iterations);
+    expect(values.length).toBeGreaterThan(10);
     for (let i = 1; i < values.length; i++) expect(values[i]).toBeLessThan(values[i - 1]);
     expect(r.iterations).toBeLessThan(200);
     expect(Array.from(x0.slice(0, 2))).toEqual([-1.2, 1]); // the start is not modified

@@ -3,7 +3,7 @@ import { Rng, initBackend } from '@unigrad/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { directPredMatrices } from './directpred';
 import { correlationJs, identity, jacobiEigSym, matmul, maxRelativeError, normalizeRowsJs, randomMatrix, spectralMap, transpose, type Mat } from './js-reference';
-import { maxEigenvalueSym, sqrtPsdUnit } from './linalg';
+import { SQRT_SHIFT, maxEigenvalueSym, sqrtPsdUnit } from './linalg';
 
 beforeAll(async () => {
   await initBackend({ force: 'cpu', log: false });
@@ -68,7 +68,16 @@ describe('sqrtPsdUnit (coupled Newton–Schulz)', () => {
 
   it('is exact on the null space of a rank-deficient matrix (2n < D)', () => {
     const F = correlation(3, 14, 6);
-    check(F.map((r) => r.map((v) => v / Math.max(...jacobiEigSym(F).values))), 2e-4);
+    const M = F.map((r) => r.map((v) => v / Math.max(...jacobiEigSym(F).values)));
+    check(M, 2e-4);
+    // M·Z = Y − δZ maps M's null space to 0, where a plain shifted root would give √δ·v: check ‖√M·v‖ for every
+    // null eigenvector v (rank ≤ 2n = 6 of 14, so at least 8 of them).
+    const { values, vectors } = jacobiEigSym(M);
+    const nullVectors = values.flatMap((value, j) => (Math.abs(value) < 1e-12 ? [vectors.map((row) => [row[j]])] : []));
+    expect(nullVectors.length).toBeGreaterThanOrEqual(8);
+    const root = tf.tidy(() => sqrtPsdUnit(tf.tensor2d(M, undefined, 'float32')).arraySync());
+    // float32 rounding of M leaves ~1e-5 there; the shifted root's √δ = 1e-3 would be 20× over this bound.
+    for (const v of nullVectors) expect(Math.hypot(...matmul(root, v).map((r) => r[0]))).toBeLessThan(0.05 * Math.sqrt(SQRT_SHIFT));
   });
 
   it('handles a wide spread of eigenvalues including 0 and 1e-4', () => {

@@ -42,7 +42,9 @@ describe('LARS (apex LARC semantics)', () => {
     let thetaW = weightInit.slice();
     let thetaB = [0, 0];
     const dW1 = larcGrad(thetaW, gW[0], 0.001, 0);
-    expect(dW1[0]).toBeCloseTo((0.001 * norm(thetaW)) / (norm(gW[0]) + 1e-8), 10);
+    // By hand: ‖g‖ = √14.25 = 10·‖θ‖ (‖θ‖ = √0.1425), so the LARC ratio is 0.001·‖θ‖/‖g‖ = 1e-4 and dW = 1e-4·g.
+    expect(Math.hypot(...gW[0]) / Math.hypot(...weightInit)).toBeCloseTo(10, 12);
+    dW1.forEach((d, i) => expect(d).toBeCloseTo(1e-4 * gW[0][i], 10));
     const dB1 = gB[0];
     let g = { 'fc.weight': tf.tensor2d(gW[0], [2, 2]), 'fc.bias': tf.tensor1d(gB[0]) };
     opt.step(params, g, lr);

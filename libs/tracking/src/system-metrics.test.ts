@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { listRuns } from './list-runs';
 import { SYSTEM_METRICS, logSystemMetrics } from './system-metrics';
 import { createTracker } from './tracker';
@@ -15,11 +15,21 @@ describe('system metrics', () => {
     dirs.push(dir);
     const tracker = createTracker({ storeDir: dir, trackingUri: '', systemTags: {} });
     const run = await tracker.startRun({ experiment: 'sys', runName: 'sys' });
+    const setIntervalSpy = vi.spyOn(globalThis, 'setInterval');
     const stop = logSystemMetrics(run, { intervalMs: 30 });
+    const timer = setIntervalSpy.mock.results.at(-1)?.value as NodeJS.Timeout;
+    setIntervalSpy.mockRestore();
+    expect(timer.hasRef()).toBe(false); // unref'd: a run that never calls stop() does not keep the process alive
     const busyUntil = Date.now() + 150;
     while (Date.now() < busyUntil) await new Promise((r) => setTimeout(r, 5));
     await run.end('FINISHED');
-    await new Promise((r) => setTimeout(r, 60)); // a tick after the end logs nothing (and does not throw)
+    const samplesAt = async (): Promise<number> => {
+      const [r] = await listRuns({ source: 'embedded', storeDir: dir, withHistory: true });
+      return r.metricHistory![SYSTEM_METRICS.memoryMb].length;
+    };
+    const atEnd = await samplesAt();
+    await new Promise((r) => setTimeout(r, 100)); // ≥ 3 ticks after the end: none logs (and none throws)
+    expect(await samplesAt()).toBe(atEnd);
     stop();
     const [read] = await listRuns({ source: 'embedded', storeDir: dir, withHistory: true });
     const history = read.metricHistory!;

@@ -103,12 +103,29 @@ describe('retry and backoff', () => {
     ).resolves.toBe('ok');
     expect(slept).toEqual([100, 200]);
 
-    await expect(withRetry(async () => Promise.reject(new MlflowHttpError('POST', 'u', 400, 'INVALID_PARAMETER_VALUE', '')), opts)).rejects.toThrow(/HTTP 400/);
+    let clientErrorCalls = 0;
+    await expect(
+      withRetry(async () => {
+        clientErrorCalls++;
+        throw new MlflowHttpError('POST', 'u', 400, 'INVALID_PARAMETER_VALUE', '');
+      }, opts),
+    ).rejects.toThrow(/HTTP 400/);
+    expect(clientErrorCalls).toBe(1); // a 4xx is not retried: one call, no sleep
+    expect(slept).toEqual([100, 200]);
 
     t = 0;
     slept.length = 0;
-    await expect(withRetry(async () => Promise.reject(new TypeError('fetch failed')), opts)).rejects.toThrow('fetch failed');
-    expect(slept.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(2000);
+    let networkCalls = 0;
+    await expect(
+      withRetry(async () => {
+        networkCalls++;
+        throw new TypeError('fetch failed');
+      }, opts),
+    ).rejects.toThrow('fetch failed');
+    // Doubling from 100 ms: 100 + 200 + 400 + 800 = 1500 ms; the next delay (capped at 1000) would end past the
+    // 2000 ms deadline, so it gives up after the fifth call instead of sleeping again.
+    expect(slept).toEqual([100, 200, 400, 800]);
+    expect(networkCalls).toBe(5);
   });
 });
 

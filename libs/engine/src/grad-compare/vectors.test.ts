@@ -12,10 +12,9 @@ describe('grad-compare vectors', () => {
   const t = normalizeRows(random(12, 7, rng));
   const g = random(12, 7, rng).map((row, i) => tangent(row, z[i]));
 
-  it('the decomposition sums back to the full gradient, its parts are tangent and the negative part is orthogonal to t⊥', () => {
+  it('the decomposition: both parts tangent, the positive part along t⊥ with all of <g, t>, the negative part orthogonal to t⊥', () => {
     const { positive, negative } = decompose(g, z, t);
     for (let i = 0; i < g.length; i++) {
-      for (let k = 0; k < g[i].length; k++) expect(positive[i][k] + negative[i][k]).toBeCloseTo(g[i][k], 12);
       const tp = tangent(t[i], z[i]);
       expect(Math.abs(dot(negative[i], tp))).toBeLessThan(1e-12);
       expect(Math.abs(dot(positive[i], z[i]))).toBeLessThan(1e-12);
