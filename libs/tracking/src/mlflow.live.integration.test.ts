@@ -2,7 +2,7 @@
 // (issue 19 item 8), metrics visible while a run is still going (item 2), a SIGKILLed process's runs marked
 // KILLED (no RUNNING forever), and `npm run mlflow:sync` of the committed store (item 7). Skips without the venv.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -188,13 +188,7 @@ void main();
   // run's whole history, so the test syncs a fixed sample of it, the seed-42 runs (every cell and baseline of every
   // committed table, with their pretrain and probe runs; no later sitting adds to it), plus every non-run file.
   const committedFiles = execFileSync('git', ['ls-files', 'tracking-store'], { cwd: ROOT, encoding: 'utf8' }).split('\n').filter(Boolean);
-  const runIdsAtSeed42 = new Set(
-    committedFiles
-      .filter((f) => /^tracking-store\/runs\/[0-9a-f]+\.jsonl$/.test(f))
-      .map((f) => JSON.parse(readFileSync(join(ROOT, f), 'utf8').split('\n', 1)[0]) as { id: string; tags: { key: string; value: string }[] })
-      .filter((run) => run.tags.some((t) => t.key === 'unigrad.seed' && t.value === '42'))
-      .map((run) => run.id),
-  );
+  const runIdsAtSeed42 = new Set(new RunStore(join(ROOT, 'tracking-store')).listRuns().filter((run) => run.tags['unigrad.seed'] === '42').map((run) => run.id));
   const runIdOf = (f: string) => /^tracking-store\/(?:runs\/([0-9a-f]{32})\.jsonl|artifacts\/([0-9a-f]{32})\/)/.exec(f)?.slice(1).find(Boolean);
   const sampledFiles = committedFiles.filter((f) => { const id = runIdOf(f); return id === undefined || runIdsAtSeed42.has(id); });
   const syncBudgetMs = 60_000 + 1_500 * runIdsAtSeed42.size;
