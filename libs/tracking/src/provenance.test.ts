@@ -1,15 +1,20 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { gitStaleness, shortCommit } from './provenance';
+import { CODE_PATHS, TABLE_GENERATOR_PATHS, executableText, gitStaleness, shortCommit } from './provenance';
+import { workspaceRoot } from './store';
 
 // A throwaway repository: commit A, then a prose-only change (B), then a code change (C).
 const repo = mkdtempSync(join(tmpdir(), 'provenance-'));
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim();
-function commit(files: Record<string, string>, message: string): string {
+function commit(files: Record<string, string | null>, message: string): string {
   for (const [path, text] of Object.entries(files)) {
+    if (text === null) {
+      unlinkSync(join(repo, path));
+      continue;
+    }
     mkdirSync(join(repo, path, '..'), { recursive: true });
     writeFileSync(join(repo, path), text);
   }
@@ -25,18 +30,58 @@ const C = commit({ 'libs/x/src/a.ts': 'export const a = 2;\n' }, 'C: code');
 afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
 describe('gitStaleness', () => {
-  it('marks a commit stale only when code under libs/apps/configs/experiments/tools changed since', () => {
+  it('marks a commit stale only when code under the code paths changed since', () => {
     const stale = gitStaleness({ cwd: repo });
     expect(stale(C)).toBe(false); // HEAD itself
     expect(stale(B)).toBe(true); // C changed libs/x/src/a.ts
     expect(stale(A)).toBe(true);
-    expect(stale.description).toBe(`code under libs, apps, configs, experiments, tools (not configs/results-notes, *.md, *.test.ts, *.test.mts) differs from HEAD (${shortCommit(C)})`);
+    expect(stale.description).toMatch(new RegExp(`^code a cell runs \\(libs, apps/experiment, configs, .*\\) differs from HEAD \\(${shortCommit(C)}\\)$`));
   });
 
   it('ignores *.md, tests, configs/results-notes and directories outside the code paths', () => {
     const atB = gitStaleness({ cwd: repo, against: B });
     expect(atB(A)).toBe(false); // A → B touched only README.md files, a test file, results notes and data/
     expect(atB(B)).toBe(false);
+  });
+
+  it('ignores a comment-only edit, but not a change to what the file runs, an added or a deleted file', () => {
+    const base = commit({ 'libs/y/src/b.ts': '// why\nexport function b(x: number): number {\n  return x + 1; // one\n}\n', 'libs/y/src/c.ts': 'export const c = 1;\n' }, 'D');
+    const comments = commit({ 'libs/y/src/b.ts': '/** Adds one, because. */\nexport function b(x: number): number {\n\n  // one, still\n  return x + 1;\n}\n' }, 'E: comments');
+    expect(gitStaleness({ cwd: repo, against: comments })(base)).toBe(false);
+    const typesOnly = commit({ 'libs/y/src/b.ts': 'export function b(x: number | bigint): number {\n  return (x as number) + 1;\n}\n' }, 'F: types');
+    expect(gitStaleness({ cwd: repo, against: typesOnly })(base)).toBe(false); // types are erased: the same JavaScript runs
+    const code = commit({ 'libs/y/src/b.ts': 'export function b(x: number): number {\n  return x + 2;\n}\n' }, 'G: code');
+    expect(gitStaleness({ cwd: repo, against: code })(typesOnly)).toBe(true);
+    const templ = commit({ 'libs/y/src/c.ts': 'export const c = `${1}  a`;\n' }, 'H');
+    const templSpace = commit({ 'libs/y/src/c.ts': 'export const c = `${1} a`;\n' }, 'I: a string literal changes, not whitespace');
+    expect(gitStaleness({ cwd: repo, against: templSpace })(templ)).toBe(true);
+    const added = commit({ 'libs/y/src/d.ts': '// only a comment\n' }, 'J: new file');
+    expect(gitStaleness({ cwd: repo, against: added })(templSpace)).toBe(true);
+    const deleted = commit({ 'libs/y/src/d.ts': null }, 'K: file removed');
+    expect(gitStaleness({ cwd: repo, against: deleted })(added)).toBe(true);
+  });
+
+  it('counts the dependency pins and the backend build, not the other apps and tools', () => {
+    const base = commit({ 'package-lock.json': '{"v":1}\n', 'tools/setup-native.sh': 'echo 1\n', 'tools/bench-x.ts': 'export const x = 1;\n', 'apps/pretrain/src/main.ts': 'export {};\n' }, 'L');
+    const others = commit({ 'tools/bench-x.ts': 'export const x = 2;\n', 'apps/pretrain/src/main.ts': 'export const y = 1;\n' }, 'M: bench and pretrain app');
+    expect(gitStaleness({ cwd: repo, against: others })(base)).toBe(false);
+    const lock = commit({ 'package-lock.json': '{"v":2}\n' }, 'N: dependency pins');
+    expect(gitStaleness({ cwd: repo, against: lock })(others)).toBe(true);
+    const native = commit({ 'tools/setup-native.sh': 'echo 2\n' }, 'O: backend build');
+    expect(gitStaleness({ cwd: repo, against: native })(lock)).toBe(true);
+  });
+
+  it("does not count the table's own generator", () => {
+    const base = commit({ 'libs/tracking/src/claims.ts': 'export const rule = 1;\n', 'configs/claims.ts': 'export const CLAIMS = [];\n', 'libs/tracking/src/results-table.ts': 'export const TABLE_TAGS = {};\n' }, 'P');
+    const judged = commit({ 'libs/tracking/src/claims.ts': 'export const rule = 2;\n', 'configs/claims.ts': 'export const CLAIMS = [1];\n' }, 'Q: claims and verdicts');
+    expect(gitStaleness({ cwd: repo, against: judged })(base)).toBe(false);
+    const tags = commit({ 'libs/tracking/src/results-table.ts': 'export const TABLE_TAGS = { a: 1 };\n' }, 'R: what a cell logs');
+    expect(gitStaleness({ cwd: repo, against: tags })(judged)).toBe(true);
+  });
+
+  it('compares scripts by the JavaScript they compile to', () => {
+    expect(executableText('const a = 1; // x\n', 'a.ts')).toBe(executableText('/* y */\nconst a = 1;\n', 'a.ts'));
+    expect(executableText('const a = 1;\n', 'a.ts')).not.toBe(executableText('const a = 2;\n', 'a.ts'));
   });
 
   it('answers undefined for a commit the repository does not have, or a malformed one', () => {
@@ -54,4 +99,93 @@ describe('gitStaleness', () => {
       rmSync(plain, { recursive: true, force: true });
     }
   });
+});
+
+// The premises of CODE_PATHS and TABLE_GENERATOR_PATHS, checked against real `reproduce` processes: a cell runs in
+// one, so what it loads is what can change a cell's number.
+type CallCounts = Map<number, { name: string; count: number }>; // by function start offset
+interface ProcessRecord {
+  /** Workspace files (relative paths, node_modules left out) in require.cache when the process exited. */
+  loaded: string[];
+  /** V8 coverage: per workspace script, its functions' call counts. */
+  calls: Map<string, CallCounts>;
+}
+
+function runReproduce(root: string, args: string[]): ProcessRecord {
+  const dir = mkdtempSync(join(tmpdir(), 'reproduce-record-'));
+  try {
+    const coverage = join(dir, 'coverage');
+    const out = join(dir, 'loaded.json');
+    const preload = join(dir, 'preload.js');
+    writeFileSync(preload, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(out)}, JSON.stringify(Object.keys(require.cache))));\n`);
+    execFileSync(process.execPath, ['-r', preload, join(root, 'node_modules/ts-node/dist/bin.js'), '--transpile-only', 'apps/experiment/src/reproduce.ts', ...args], {
+      cwd: root,
+      stdio: 'ignore',
+      timeout: 240_000,
+      env: { ...process.env, NODE_V8_COVERAGE: coverage },
+    });
+    const inWorkspace = (file: string) => relative(root, file).split(sep).join('/');
+    const loaded = (JSON.parse(readFileSync(out, 'utf8')) as string[]).map(inWorkspace).filter((f) => !f.startsWith('..') && !f.startsWith('node_modules/'));
+    type Fn = { functionName: string; ranges: { startOffset: number; count: number }[] };
+    const calls = new Map<string, CallCounts>();
+    for (const name of readdirSync(coverage).filter((f) => f.endsWith('.json'))) {
+      for (const entry of (JSON.parse(readFileSync(join(coverage, name), 'utf8')) as { result: { url: string; functions: Fn[] }[] }).result) {
+        if (!entry.url.startsWith('file://')) continue;
+        calls.set(inWorkspace(new URL(entry.url).pathname), new Map(entry.functions.map((f) => [f.ranges[0].startOffset, { name: f.functionName || '(anonymous)', count: f.ranges[0].count }])));
+      }
+    }
+    return { loaded, calls };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const root = workspaceRoot();
+let listed: ProcessRecord | undefined;
+/** `reproduce --list`: loads every module a cell process loads (all imports are static) and runs no cell. */
+const listRun = () => (listed ??= runReproduce(root, ['--list']));
+
+describe('CODE_PATHS covers what a cell process loads', () => {
+  it('every workspace source a real reproduce process loads lies under CODE_PATHS', () => {
+    const { loaded } = listRun();
+    expect(loaded).toContain('apps/experiment/src/reproduce.ts');
+    expect(loaded).toContain('libs/engine/src/train.ts');
+    const outside = loaded.filter((file) => !CODE_PATHS.some((p) => file === p || file.startsWith(`${p}/`)));
+    expect(outside).toEqual([]);
+  }, 180_000);
+});
+
+describe('TABLE_GENERATOR_PATHS are not cell code', () => {
+  const scripts = TABLE_GENERATOR_PATHS.filter((p) => p.endsWith('.ts'));
+
+  it('a real dry-run cell calls none of their functions beyond what loading them does (V8 coverage)', () => {
+    const atLoad = listRun().calls;
+    const cell = runReproduce(root, ['--preset', 'quick', '--rows', 'simclr:grad-mm', '--seeds', '1', '--dry-run', '--no-table']).calls;
+    const trained = [...(cell.get('libs/engine/src/train.ts') ?? new Map()).values()].filter((f) => f.count > 0);
+    expect(trained.length).toBeGreaterThan(1); // the cell did train
+    for (const file of scripts) {
+      expect(cell.has(file), `${file} is loaded by the cell process`).toBe(true);
+      const loading = atLoad.get(file) ?? new Map();
+      const extra = [...cell.get(file)!.entries()].filter(([start, f]) => f.count > (loading.get(start)?.count ?? 0)).map(([, f]) => f.name);
+      expect(extra, `functions of ${file} called by the cell`).toEqual([]);
+    }
+  }, 360_000);
+
+  it('nothing else a cell process loads refers to what they export (only the barrels, the table renderer and reproduce after its cells)', () => {
+    const exported = new Set<string>();
+    for (const file of scripts) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const m of text.matchAll(/export\s+(?:declare\s+)?(?:async\s+)?(?:const|let|function|class|interface|type|enum)\s+(\w+)/g)) exported.add(m[1]);
+    }
+    expect(exported.size).toBeGreaterThan(10);
+    const allowed = new Set([...scripts, 'libs/tracking/src/index.ts', 'configs/index.ts', 'libs/tracking/src/results-table.ts', 'apps/experiment/src/reproduce.ts']);
+    const sources = listRun().loaded.filter((f) => !allowed.has(f));
+    expect(sources.length).toBeGreaterThan(50);
+    const refs: string[] = [];
+    for (const file of sources) {
+      const text = readFileSync(join(root, file), 'utf8');
+      for (const name of exported) if (new RegExp(`\\b${name}\\b`).test(text)) refs.push(`${file}: ${name}`);
+    }
+    expect(refs).toEqual([]);
+  }, 180_000);
 });
