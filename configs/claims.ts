@@ -33,7 +33,7 @@ export const CLAIMS: readonly Claim[] = [
     rule: { kind: 'equivalence-band', reference: UNIGRAD, cells: PAPER_METHODS.map(gradMm), band: [-1, 1] },
   },
   {
-    // Paper: the momentum encoder is the key factor (every method gains 2.2 to 2.6 points from it).
+    // Paper: the momentum encoder is the key factor (every method gains 2.2 to 2.4 points from it).
     // Rule (count of positive differences): per method, w/ mm − w/o mm (grad-mm − grad-no-mm). An interval
     // entirely above 0 counts for the claim, one entirely at or below 0 against it.
     // Verdict: ≥ 5 of 6 above 0 → supported; ≥ 2 at or below 0 (5 can no longer be reached) → not supported;
