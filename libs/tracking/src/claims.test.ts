@@ -110,6 +110,52 @@ describe('claim 2: the momentum encoder is the key factor (≥ 5 of 6 positive)'
   });
 });
 
+describe('counted once: SimSiam and BYOL grad forms are one algorithm (DirectPred)', () => {
+  // DirectPred's gains straddle 0 (the same per seed in both rows, as bit-identical runs give); the other four gain.
+  const directPred = (gains: number[]) => scenario({}, { simsiam: gains, byol: gains });
+
+  it('claim 2 keeps its one allowed exception: 4 of the 5 distinct forms above 0 is supported', () => {
+    const v = tableOf(directPred([-1, 1.5, 0.5])).claims[1];
+    expect(verdictText(v)).toBe('inconclusive (CI too wide)'); // registered: 4 of 6 above 0, 5 needed
+    expect(v.countedOnce).toMatchObject({ confirmed: true, verdict: 'supported', dropped: ['BYOL: grad w/ mm − grad w/o mm'] });
+    expect(v.countedOnce!.summary).toBe('4 of 5 entirely above 0 (4 needed), 0 entirely at or below, 1 straddle 0, 0 with fewer than 2 paired seeds.');
+  });
+
+  it('claim 2: one DirectPred interval below 0 counts once against, not twice', () => {
+    const v = tableOf(directPred([-2, -2.2, -2.4])).claims[1];
+    expect(verdictText(v)).toBe('not supported'); // registered: 2 of 6 at or below 0
+    expect(v.countedOnce).toMatchObject({ confirmed: true, verdict: 'supported' }); // 4 of 5 above, 1 exception
+    const two = tableOf(scenario({}, { simsiam: [-2, -2.2, -2.4], byol: [-2, -2.2, -2.4], vicreg: [-1, -1.2, -0.8] })).claims[1];
+    expect(two.countedOnce).toMatchObject({ verdict: 'not supported' }); // 2 of the 5 at or below 0
+  });
+
+  it('claims 1 and 3 cannot change: every comparison must pass, and the best competitor is taken once either way', () => {
+    for (const cells of [scenario({}, {}), scenario({ barlow_twins: [0.1, 2.5, -1.5] }, {}), scenario({ simsiam: [1.5, 2, 2.5], byol: [1.5, 2, 2.5] }, {})]) {
+      const [equivalence, , nonInferior] = tableOf(cells).claims;
+      for (const v of [equivalence, nonInferior]) {
+        expect(v.countedOnce!.confirmed).toBe(true);
+        expect([v.countedOnce!.verdict, v.countedOnce!.qualifier]).toEqual([v.verdict, v.qualifier]);
+      }
+    }
+  });
+
+  it('is withheld when the data do not show the grouped cells equal', () => {
+    const cells = directPred([-1, 1.5, 0.5]);
+    cells['byol:grad-mm'] = add(UNIGRAD, [0.1, 0.3, 0.25]);
+    const t = tableOf(cells);
+    expect(t.claims[1].countedOnce).toMatchObject({ confirmed: false, mismatch: 'DirectPred: SimSiam grad w/ mm and BYOL grad w/ mm differ at seed 3' });
+    expect(t.claims[1].countedOnce!.verdict).toBeUndefined();
+    expect(renderClaimsMarkdown(t.claims, 'p').join('\n')).toMatch(/Counted once \(.*\): not given, the data do not show the cells equal \(DirectPred: SimSiam grad w\/ mm and BYOL grad w\/ mm differ at seed 3\)/);
+  });
+
+  it('prints the counted-once verdict under the registered one', () => {
+    const t = tableOf(directPred([-1, 1.5, 0.5]));
+    const md = renderClaimsMarkdown(t.claims, 'p').join('\n');
+    expect(md).toMatch(/\*Counted once \(DirectPred \(SimSiam grad w\/ mm = BYOL grad w\/ mm\), DirectPred w\/o mm \(SimSiam grad w\/o mm = BYOL grad w\/o mm\)[^*]*\): supported\. 4 of 5 entirely above 0/);
+    expect(formatClaimsText(t.claims, 'p').join('\n')).toMatch(/Counted once .*: supported\. 4 of 5/);
+  });
+});
+
 describe('claim 3: UniGrad is at least as good (non-inferiority margin −0.5 vs the best other)', () => {
   it('supported when UniGrad − the best other stays above −0.5', () => {
     // SimCLR is best by mean (UniGrad + 0.3 on every seed; the others + 0.2): difference −0.3 with no spread.

@@ -61,6 +61,16 @@ export type ClaimRule =
 
 export type ClaimRuleKind = ClaimRule['kind'];
 
+/**
+ * Cells that run one algorithm under two row names (e.g. SimSiam's and BYOL's gradient forms, both DirectPred).
+ * A claim that lists them gets a second verdict with each group counted once (see `countedOnce`).
+ */
+export interface SameAlgorithm {
+  /** What the group is, e.g. 'DirectPred'. */
+  name: string;
+  cells: CellRef[];
+}
+
 export interface Claim {
   /** Short stable id, e.g. 'equivalence'. */
   id: string;
@@ -73,6 +83,13 @@ export interface Claim {
   level?: number;
   /** Fewest paired seeds for a comparison to decide anything (default 2, the fewest that give an interval). */
   minPairs?: number;
+  /**
+   * Groups of cells that are one algorithm. The verdict is then also given with each group counted once: a
+   * comparison (or cell) that repeats an earlier one up to the groups is dropped, and a count rule keeps the number
+   * of exceptions it allowed (atLeast falls by the number dropped). That reading is given only when the grouped
+   * cells' per-seed values are equal at every seed they share, so the data confirm the identity.
+   */
+  sameAlgorithm?: SameAlgorithm[];
 }
 
 export type Verdict = 'supported' | 'not supported' | 'inconclusive';
@@ -100,6 +117,23 @@ export interface ClaimVerdict {
   usedCells: string[];
   /** Of those, the ones marked stale (their code changed since, or unknown). */
   staleCells: string[];
+  /** The verdict with each `sameAlgorithm` group counted once (absent when the claim declares no group). */
+  countedOnce?: CountedOnce;
+}
+
+export interface CountedOnce {
+  /** The groups, as "DirectPred (SimSiam grad w/ mm = BYOL grad w/ mm, …)". */
+  groups: string;
+  /** Whether every group's cells have equal per-seed values at all their shared seeds (and share at least one). */
+  confirmed: boolean;
+  /** Why not confirmed: the first group and seed where the values differ, or the group with no shared seed. */
+  mismatch?: string;
+  /** Labels of the comparisons dropped as repeats. */
+  dropped: string[];
+  /** Present when confirmed. */
+  verdict?: Verdict;
+  qualifier?: string;
+  summary?: string;
 }
 
 const COLUMN_SHORT: Record<Column, string> = { original: 'original', 'grad-no-mm': 'grad w/o mm', 'grad-mm': 'grad w/ mm' };
@@ -160,7 +194,61 @@ export function evaluateClaim(table: PresetTable, claim: Claim): ClaimVerdict {
   const used = v.comparisons.filter((c) => c.diff.n > 0).flatMap((c) => [c.a, c.b]);
   const usedCells = [...new Set(used.map((r) => cellLabel(table, r)))];
   const staleCells = [...new Set(used.filter((r) => cellOf(table, r).provenance.stale).map((r) => cellLabel(table, r)))];
-  return { ...v, usedCells, staleCells };
+  const countedOnce = claim.sameAlgorithm?.length ? judgeCountedOnce(table, claim, claim.sameAlgorithm) : undefined;
+  return { ...v, usedCells, staleCells, ...(countedOnce ? { countedOnce } : {}) };
+}
+
+const sameRef = (x: CellRef, y: CellRef) => x.method === y.method && x.column === y.column;
+
+/** The claim with each group of `groups` counted once, judged; withheld unless the data show the groups' cells equal. */
+function judgeCountedOnce(table: PresetTable, claim: Claim, groups: SameAlgorithm[]): CountedOnce {
+  const groupText = groups.map((g) => `${g.name} (${g.cells.map((c) => cellLabel(table, c)).join(' = ')})`).join(', ');
+  let mismatch: string | undefined;
+  for (const g of groups) {
+    const [first, ...rest] = g.cells.map((c) => seedValues(cellOf(table, c)));
+    for (const [i, other] of rest.entries()) {
+      const shared = [...first.keys()].filter((seed) => other.has(seed));
+      const differs = shared.find((seed) => first.get(seed) !== other.get(seed));
+      if (shared.length === 0) mismatch ??= `${g.name}: ${cellLabel(table, g.cells[0])} and ${cellLabel(table, g.cells[i + 1])} share no seed`;
+      else if (differs !== undefined) mismatch ??= `${g.name}: ${cellLabel(table, g.cells[0])} and ${cellLabel(table, g.cells[i + 1])} differ at seed ${differs}`;
+    }
+  }
+  // A cell's representative: the first cell of its group, or itself.
+  const rep = (ref: CellRef): CellRef => groups.find((g) => g.cells.some((c) => sameRef(c, ref)))?.cells[0] ?? ref;
+  const dropped: string[] = [];
+  const once = <T>(items: T[], key: (item: T) => CellRef[], label: (item: T) => string): T[] => {
+    const kept: T[] = [];
+    for (const item of items) {
+      const k = key(item).map(rep);
+      if (kept.some((prev) => key(prev).map(rep).every((r, i) => sameRef(r, k[i])))) dropped.push(label(item));
+      else kept.push(item);
+    }
+    return kept;
+  };
+  const rule = claim.rule;
+  let onceRule: ClaimRule;
+  if (rule.kind === 'equivalence-band') {
+    onceRule = { ...rule, cells: once(rule.cells, (c) => [c], (c) => defaultLabel(table, c, rule.reference)) };
+  } else if (rule.kind === 'count-of-positive-differences') {
+    const comparisons = once(rule.comparisons, (c) => [c.a, c.b], (c) => c.label ?? defaultLabel(table, c.a, c.b));
+    onceRule = { ...rule, comparisons, atLeast: rule.atLeast - (rule.comparisons.length - comparisons.length) };
+  } else {
+    onceRule = { ...rule, competitors: once(rule.competitors, (c) => [c], (c) => cellLabel(table, c)) };
+  }
+  if (mismatch) return { groups: groupText, confirmed: false, mismatch, dropped };
+  const v = judge(table, { ...claim, rule: onceRule, sameAlgorithm: undefined });
+  return { groups: groupText, confirmed: true, dropped, verdict: v.verdict, qualifier: v.qualifier, summary: v.summary };
+}
+
+/** One sentence on the counted-once verdict, for under the registered one. */
+function countedOnceText(v: ClaimVerdict): string | undefined {
+  const o = v.countedOnce;
+  if (!o) return undefined;
+  if (!o.confirmed) return `Counted once (${o.groups}): not given, the data do not show the cells equal (${o.mismatch}).`;
+  const verdict = o.qualifier ? `${o.verdict} (${o.qualifier})` : o.verdict!;
+  const same = o.verdict === v.verdict && o.qualifier === v.qualifier ? ', the same as registered' : '';
+  const dropped = o.dropped.length ? `; dropped as repeats: ${o.dropped.join('; ')}` : '';
+  return `Counted once (${o.groups}: equal per-seed values at every shared seed${dropped}): ${verdict}${same}. ${o.summary}`;
 }
 
 function judge(table: PresetTable, claim: Claim): Omit<ClaimVerdict, 'usedCells' | 'staleCells'> {
@@ -277,6 +365,8 @@ export function renderClaimsMarkdown(verdicts: readonly ClaimVerdict[], preset: 
   verdicts.forEach((v, i) => {
     const stale = staleText(v);
     out.push('', `**Claim ${i + 1}: ${v.claim.title}: ${verdictText(v)}.** ${v.claim.test} ${v.summary}${stale}`);
+    const once = countedOnceText(v);
+    if (once) out.push('', `*${once}*`);
     if (v.comparisons.length === 0) return;
     out.push('', `| Comparison | Pairs | Mean difference | ${Math.round((v.claim.level ?? CONFIDENCE_LEVEL) * 100)}% CI | Outcome |`, '|---|---|---|---|---|');
     for (const r of v.comparisons) {
@@ -294,6 +384,8 @@ export function formatClaimsText(verdicts: readonly ClaimVerdict[], preset: stri
   verdicts.forEach((v, i) => {
     out.push(`  ${i + 1}. ${v.claim.title}: ${verdictText(v).toUpperCase()}. ${v.summary}`);
     if (v.staleCells.length > 0) out.push(`     ${staleText(v).trim()}`);
+    const once = countedOnceText(v);
+    if (once) out.push(`     ${once}`);
     for (const r of v.comparisons.filter((c) => c.diff.n > 0)) {
       const d = diffNumbers(r.diff);
       out.push(`     ${r.label}: mean ${d.mean}, CI ${d.ci}, n=${r.diff.n} pairs -> ${outcomeText(v, r)}`);

@@ -28,7 +28,7 @@ export type { BuildOptions, CellProvenance, CellResult, MarkdownOptions, PresetT
 export { CONFIDENCE_LEVEL, pairedDifference, summarize, tCritical } from './stats';
 export type { PairedDifference, SeedValues, Summary } from './stats';
 export { evaluateClaim, evaluateClaims, formatClaimsText, renderClaimsMarkdown, seedValues, verdictText } from './claims';
-export type { CellComparison, CellRef, Claim, ClaimRule, ClaimRuleKind, ClaimVerdict, ComparisonOutcome, ComparisonResult, Verdict } from './claims';
+export type { CellComparison, CellRef, Claim, ClaimRule, ClaimRuleKind, ClaimVerdict, ComparisonOutcome, ComparisonResult, CountedOnce, SameAlgorithm, Verdict } from './claims';
 export { CODE_PATHS, COMMIT_TAG, NON_CODE_PATHS, gitStaleness, shortCommit } from './provenance';
 export type { GitStalenessOptions, Staleness } from './provenance';
 export { RESULT_FILES, readPresetNotes, writeResults } from './results-files';
