@@ -13,10 +13,10 @@
 # (torch.__config__.show()) and the CPU capability (torch.backends.cpu.get_cpu_capability()).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source tools/lib/python-venv.sh
 
 TORCH_VERSION="${TORCH_VERSION:-2.15.0}"   # pinned: the newest 2.x on PyPI when this was written
 VENV="${UNIGRAD_BENCH_VENV:-.venv-bench}"
-PYTHON="${PYTHON:-python3}"
 MODE="install"
 for arg in "$@"; do
   case "$arg" in
@@ -57,19 +57,9 @@ if [ "$MODE" = "install" ] && [ "$have" = "$TORCH_VERSION" ]; then
   exit 0
 fi
 
-if ! command -v "$PYTHON" >/dev/null 2>&1; then
-  echo "bench:setup: '$PYTHON' not found. Install Python 3.10+ (Debian: apt-get install python3 python3-venv) or set PYTHON=/path/to/python3." >&2
-  exit 1
-fi
+require_python bench:setup
 if [ "$MODE" = "force" ]; then rm -rf "$VENV"; fi
-if [ ! -x "$VENV/bin/python" ]; then
-  echo "bench:setup: creating virtual environment ${VENV} with $("$PYTHON" --version 2>&1)"
-  if ! "$PYTHON" -m venv "$VENV"; then
-    rm -rf "$VENV"
-    echo "bench:setup: '$PYTHON -m venv' failed. On Debian/Ubuntu install the venv module: apt-get install python3-venv" >&2
-    exit 1
-  fi
-fi
+ensure_venv bench:setup "$VENV"
 echo "bench:setup: installing torch==${TORCH_VERSION} from PyPI into ${VENV} (with its CUDA wheels: several GB, a few minutes)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "torch==${TORCH_VERSION}" numpy
 have="$(installed_version)"
