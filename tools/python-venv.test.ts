@@ -1,7 +1,7 @@
 // tools/lib/python-venv.sh (sourced by mlflow:setup and bench:setup): each failure is one line naming the fix, with
-// a non-zero exit, and a failed venv creation leaves nothing behind.
+// a non-zero exit; a failed venv creation leaves nothing behind, and a directory it did not create is never deleted.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,15 @@ function sh(script: string, env: Record<string, string> = {}) {
   return spawnSync('bash', ['-c', `set -euo pipefail; source '${LIB}'; ${script}`], { encoding: 'utf8', env: { ...process.env, ...env } });
 }
 
+/** Whether this machine's python3 can make a venv with pip (Debian: the python3-venv package). */
+const canMakeVenv = spawnSync('python3', ['-c', 'import ensurepip, venv']).status === 0;
+
 describe('tools/lib/python-venv.sh', () => {
+  it.skipIf(spawnSync('python3', ['--version']).status !== 0)('require_python: accepts this machine\'s python3 (3.10+) silently', () => {
+    const r = sh('require_python test:setup; echo "ok $PYTHON"');
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, 'ok python3\n', '']);
+  });
+
   it('require_python: a missing interpreter is a one-line error naming the fix', () => {
     const r = sh('require_python test:setup; echo not reached', { PYTHON: join(work, 'no-such-python') });
     expect(r.status).toBe(1);
@@ -33,7 +41,7 @@ describe('tools/lib/python-venv.sh', () => {
     expect(r.stderr.trim()).toBe(`test:setup: needs Python >= 3.10; '${old}' is Python 3.8.1. Set PYTHON=/path/to/python3.10+.`);
   });
 
-  it('ensure_venv: creates a working venv once, then leaves it alone', () => {
+  it.skipIf(!canMakeVenv)('ensure_venv: creates a working venv once, then leaves it alone', () => {
     const dir = join(work, 'venv');
     const first = sh(`ensure_venv test:setup '${dir}'`);
     expect(first.status, first.stderr).toBe(0);
@@ -41,6 +49,24 @@ describe('tools/lib/python-venv.sh', () => {
     expect(spawnSync(join(dir, 'bin', 'python'), ['-c', 'import sys; print(sys.prefix)'], { encoding: 'utf8' }).stdout.trim()).toBe(dir);
     const again = sh(`ensure_venv test:setup '${dir}'`);
     expect([again.status, again.stdout]).toEqual([0, '']);
+  });
+
+  it('ensure_venv: refuses, and keeps, a directory that exists but is not a working venv', () => {
+    for (const [name, make] of [
+      ['empty', () => undefined],
+      ['half-made', (d: string) => writeFileSync(join(d, 'pyvenv.cfg'), 'home = /usr/bin\n')], // python never installed
+      ['user-data', (d: string) => writeFileSync(join(d, 'notes.txt'), 'mine\n')],
+    ] as const) {
+      const dir = join(work, `existing-${name}`);
+      mkdirSync(dir);
+      make(dir);
+      const before = readdirSync(dir);
+      const r = sh(`ensure_venv test:setup '${dir}'; echo not reached`);
+      expect(r.status, name).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr.trim()).toBe(`test:setup: ${dir} exists but is not a working virtual environment (no pyvenv.cfg, or its python has no pip): remove it and run again.`);
+      expect(readdirSync(dir)).toEqual(before);
+    }
   });
 
   it('ensure_venv: a failed creation removes the half-made directory and names python3-venv', () => {

@@ -148,6 +148,16 @@ describe('counted once: SimSiam and BYOL grad forms are one algorithm (DirectPre
     expect(renderClaimsMarkdown(t.claims, 'p').join('\n')).toMatch(/Counted once \(.*\): not given, the data do not show the cells equal \(DirectPred: SimSiam grad w\/ mm and BYOL grad w\/ mm differ at seed 3\)/);
   });
 
+  it('is withheld when the grouped cells ran different seeds, though equal where they overlap', () => {
+    // SimSiam (the group's stand-in) has seed 3, BYOL does not: counted once, SimSiam would pair a seed BYOL never ran.
+    const cells = directPred([-1, 1.5, 0.5]);
+    const byol = cells['byol:grad-mm'] as number[];
+    cells['byol:grad-mm'] = { '1': byol[0], '2': byol[1] };
+    const v = tableOf(cells).claims[0];
+    expect(v.countedOnce).toMatchObject({ confirmed: false, mismatch: 'DirectPred: SimSiam grad w/ mm and BYOL grad w/ mm have different seeds (3 in only one)' });
+    expect(v.countedOnce!.verdict).toBeUndefined();
+  });
+
   it('prints the counted-once verdict under the registered one', () => {
     const t = tableOf(directPred([-1, 1.5, 0.5]));
     const md = renderClaimsMarkdown(t.claims, 'p').join('\n');

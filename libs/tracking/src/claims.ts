@@ -87,7 +87,8 @@ export interface Claim {
    * Groups of cells that are one algorithm. The verdict is then also given with each group counted once: a
    * comparison (or cell) that repeats an earlier one up to the groups is dropped, and a count rule keeps the number
    * of exceptions it allowed (atLeast falls by the number dropped). That reading is given only when the grouped
-   * cells' per-seed values are equal at every seed they share, so the data confirm the identity.
+   * cells ran the same seeds and their per-seed values are equal at each, so the data confirm the identity (and the
+   * group's first cell, which stands for it, pairs exactly the seeds the others would).
    */
   sameAlgorithm?: SameAlgorithm[];
 }
@@ -124,7 +125,7 @@ export interface ClaimVerdict {
 export interface CountedOnce {
   /** The groups, as "DirectPred (SimSiam grad w/ mm = BYOL grad w/ mm, …)". */
   groups: string;
-  /** Whether every group's cells have equal per-seed values at all their shared seeds (and share at least one). */
+  /** Whether every group's cells ran the same (non-empty) set of seeds and have equal per-seed values at each. */
   confirmed: boolean;
   /** Why not confirmed: the first group and seed where the values differ, or the group with no shared seed. */
   mismatch?: string;
@@ -207,10 +208,13 @@ function judgeCountedOnce(table: PresetTable, claim: Claim, groups: SameAlgorith
   for (const g of groups) {
     const [first, ...rest] = g.cells.map((c) => seedValues(cellOf(table, c)));
     for (const [i, other] of rest.entries()) {
-      const shared = [...first.keys()].filter((seed) => other.has(seed));
-      const differs = shared.find((seed) => first.get(seed) !== other.get(seed));
-      if (shared.length === 0) mismatch ??= `${g.name}: ${cellLabel(table, g.cells[0])} and ${cellLabel(table, g.cells[i + 1])} share no seed`;
-      else if (differs !== undefined) mismatch ??= `${g.name}: ${cellLabel(table, g.cells[0])} and ${cellLabel(table, g.cells[i + 1])} differ at seed ${differs}`;
+      const pair = `${cellLabel(table, g.cells[0])} and ${cellLabel(table, g.cells[i + 1])}`;
+      // The same seeds, or the group's first cell (which stands for the group) would pair different seeds than the rest.
+      const unshared = [...[...first.keys()].filter((seed) => !other.has(seed)), ...[...other.keys()].filter((seed) => !first.has(seed))];
+      const differs = [...first.keys()].find((seed) => other.has(seed) && first.get(seed) !== other.get(seed));
+      if (first.size === 0 && other.size === 0) mismatch ??= `${g.name}: ${pair} have no result`;
+      else if (unshared.length > 0) mismatch ??= `${g.name}: ${pair} have different seeds (${unshared.sort().join(', ')} in only one)`;
+      else if (differs !== undefined) mismatch ??= `${g.name}: ${pair} differ at seed ${differs}`;
     }
   }
   // A cell's representative: the first cell of its group, or itself.
@@ -248,7 +252,7 @@ function countedOnceText(v: ClaimVerdict): string | undefined {
   const verdict = o.qualifier ? `${o.verdict} (${o.qualifier})` : o.verdict!;
   const same = o.verdict === v.verdict && o.qualifier === v.qualifier ? ', the same as registered' : '';
   const dropped = o.dropped.length ? `; dropped as repeats: ${o.dropped.join('; ')}` : '';
-  return `Counted once (${o.groups}: equal per-seed values at every shared seed${dropped}): ${verdict}${same}. ${o.summary}`;
+  return `Counted once (${o.groups}: the same seeds, with equal values at each${dropped}): ${verdict}${same}. ${o.summary}`;
 }
 
 function judge(table: PresetTable, claim: Claim): Omit<ClaimVerdict, 'usedCells' | 'staleCells'> {

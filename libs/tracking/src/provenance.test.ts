@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CODE_PATHS, TABLE_GENERATOR_PATHS, executableText, gitStaleness, shortCommit } from './provenance';
 import { workspaceRoot } from './store';
@@ -69,6 +70,10 @@ describe('gitStaleness', () => {
     expect(gitStaleness({ cwd: repo, against: lock })(others)).toBe(true);
     const native = commit({ 'tools/setup-native.sh': 'echo 2\n' }, 'O: backend build');
     expect(gitStaleness({ cwd: repo, against: native })(lock)).toBe(true);
+    const compiler = commit({ 'tsconfig.base.json': '{"compilerOptions":{"target":"es2020"}}\n' }, 'O2: compiler options');
+    expect(gitStaleness({ cwd: repo, against: compiler })(native)).toBe(true);
+    const install = commit({ '.npmrc': 'omit=optional\n' }, 'O3: install settings');
+    expect(gitStaleness({ cwd: repo, against: install })(compiler)).toBe(true);
   });
 
   it("does not count the table's own generator", () => {
@@ -171,13 +176,22 @@ describe('TABLE_GENERATOR_PATHS are not cell code', () => {
     }
   }, 360_000);
 
+  it('their top level only declares, so loading them into a cell process changes nothing', () => {
+    const problems = scripts.flatMap((file) => topLevelOf(file).problems);
+    expect(problems).toEqual([]);
+    // The check itself: a statement, a call to another module and a mutation are each caught.
+    const probe = (text: string) => topLevelOf('probe.ts', text).problems;
+    expect(probe("import { f } from './f';\nconst a = f();\n")).toHaveLength(1);
+    expect(probe('process.env.X = "1";\n')).toHaveLength(1);
+    expect(probe('const a = [1];\na.push(2);\n')).toHaveLength(1);
+    expect(probe('const a = [1];\nconst b = a.splice(0);\n')).toHaveLength(1);
+    expect(probe("const g = (x: number) => ({ x });\nexport const A = [g(1)] as const;\nconst j = require('jstat');\nconst B = A.map((x) => x);\n")).toEqual([]);
+  });
+
   it('nothing else a cell process loads refers to what they export (only the barrels, the table renderer and reproduce after its cells)', () => {
-    const exported = new Set<string>();
-    for (const file of scripts) {
-      const text = readFileSync(join(root, file), 'utf8');
-      for (const m of text.matchAll(/export\s+(?:declare\s+)?(?:async\s+)?(?:const|let|function|class|interface|type|enum)\s+(\w+)/g)) exported.add(m[1]);
-    }
+    const exported = new Set(scripts.flatMap((file) => topLevelOf(file).exported));
     expect(exported.size).toBeGreaterThan(10);
+    expect(exported).toContain('TABLE_GENERATOR_PATHS');
     const allowed = new Set([...scripts, 'libs/tracking/src/index.ts', 'configs/index.ts', 'libs/tracking/src/results-table.ts', 'apps/experiment/src/reproduce.ts']);
     const sources = listRun().loaded.filter((f) => !allowed.has(f));
     expect(sources.length).toBeGreaterThan(50);
@@ -189,3 +203,55 @@ describe('TABLE_GENERATOR_PATHS are not cell code', () => {
     expect(refs).toEqual([]);
   }, 180_000);
 });
+
+/**
+ * A source file's exported names and what its top level does besides declaring. Allowed: imports, re-exports,
+ * function, interface and type declarations, and constants whose initialisers (outside function bodies) call only
+ * functions declared in the same file, non-mutating array methods of its own constants, or `require` an npm package.
+ */
+function topLevelOf(file: string, text = readFileSync(join(root, file), 'utf8')): { exported: string[]; problems: string[] } {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
+  const exported: string[] = [];
+  const problems: string[] = [];
+  const own = new Set<string>(); // functions declared here
+  const constants = new Set<string>(); // top-level consts declared here
+  const PURE_METHODS = new Set(['map', 'filter', 'flatMap', 'slice', 'concat', 'join', 'includes', 'some', 'every', 'find']);
+  const isExported = (node: ts.Node) => ts.canHaveModifiers(node) && !!ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  for (const statement of source.statements) {
+    if (ts.isFunctionDeclaration(statement) && statement.name) own.add(statement.name.text);
+    if (ts.isVariableStatement(statement))
+      for (const d of statement.declarationList.declarations) {
+        if (!ts.isIdentifier(d.name)) continue;
+        if (d.initializer && ts.isArrowFunction(d.initializer)) own.add(d.name.text);
+        if (statement.declarationList.flags & ts.NodeFlags.Const) constants.add(d.name.text);
+      }
+  }
+  const checkInitializer = (node: ts.Node, where: string): void => {
+    if (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) return; // a body runs only when called
+    if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const npmRequire = ts.isIdentifier(callee) && callee.text === 'require' && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]) && !node.arguments[0].text.startsWith('.');
+      const ownFunction = ts.isIdentifier(callee) && own.has(callee.text);
+      const pureMethod = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && constants.has(callee.expression.text) && PURE_METHODS.has(callee.name.text);
+      if (!npmRequire && !ownFunction && !pureMethod) problems.push(`${file}: ${where} calls ${callee.getText()}`);
+    } else if (ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node) || ts.isAwaitExpression(node)) problems.push(`${file}: ${where} runs ${node.getText().slice(0, 40)}`);
+    else if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) problems.push(`${file}: ${where} assigns`);
+    node.forEachChild((child) => checkInitializer(child, where));
+  };
+  for (const statement of source.statements) {
+    if (ts.isImportDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) {
+      if (!ts.isImportDeclaration(statement) && isExported(statement)) exported.push(statement.name.text);
+    } else if (ts.isFunctionDeclaration(statement)) {
+      if (statement.name && isExported(statement)) exported.push(statement.name.text);
+    } else if (ts.isVariableStatement(statement)) {
+      for (const d of statement.declarationList.declarations) {
+        const name = d.name.getText();
+        if (isExported(statement)) exported.push(name);
+        if (d.initializer) checkInitializer(d.initializer, name);
+      }
+    } else if (ts.isExportDeclaration(statement)) {
+      if (statement.exportClause && ts.isNamedExports(statement.exportClause)) exported.push(...statement.exportClause.elements.map((e) => e.name.text));
+    } else problems.push(`${file}: top-level ${ts.SyntaxKind[statement.kind]}: ${statement.getText().slice(0, 60)}`);
+  }
+  return { exported, problems };
+}

@@ -20,9 +20,10 @@ export interface Staleness {
 /**
  * What counts as a cell's code for staleness: what a `reproduce` process loads (every library, the experiment app,
  * the configs and the cell definitions; `provenance.test.ts` checks that a real `reproduce` loads nothing from
- * outside these paths), the npm dependency pins, and the scripts that build the TensorFlow backend a cell runs on.
- * Not code: prose, the hand-written table notes and tests. The other apps (`pretrain`, `linear-eval`) and the other
- * tools (benchmarks, table, MLflow and SLURM scripts) never run inside a cell.
+ * outside these paths), the npm dependency pins and install settings, the compiler options ts-node transpiles every
+ * cell file with, and the scripts that build the TensorFlow backend a cell runs on. Not code: prose, the hand-written
+ * table notes and tests. The other apps (`pretrain`, `linear-eval`) and the other tools (benchmarks, table, MLflow
+ * and SLURM scripts) are never loaded by a cell process.
  */
 export const CODE_PATHS = [
   'libs',
@@ -31,6 +32,9 @@ export const CODE_PATHS = [
   'experiments',
   'package.json',
   'package-lock.json',
+  '.npmrc',
+  'tsconfig.base.json',
+  'tsconfig.json',
   'tools/setup.sh',
   'tools/setup-native.sh',
   'tools/native',
@@ -39,8 +43,9 @@ export const NON_CODE_PATHS = ['configs/results-notes', '*.md', '*.test.ts', '*.
 /**
  * The table's own generator: it reads finished runs and writes the table, its intervals and the claims' verdicts,
  * and a cell never calls it (`reproduce` writes the table after its cells). Excluded so that improving how the
- * table is judged does not mark the cells it judges stale. `provenance.test.ts` checks both halves: a real cell
- * process runs none of these files' functions, and no other cell code refers to what they export.
+ * table is judged does not mark the cells it judges stale. `provenance.test.ts` checks the three ways they could
+ * still reach a cell: a real cell process runs none of their functions, their top level only declares (so loading
+ * them changes nothing), and no other cell code refers to what they export.
  * (`results-table.ts` is not here: its TABLE_* constants name the tags and metrics a cell logs.)
  */
 export const TABLE_GENERATOR_PATHS = [
@@ -123,7 +128,7 @@ export function gitStaleness(options: GitStalenessOptions = {}): Staleness {
     description:
       options.paths || options.exclude
         ? `code under ${paths.join(', ')} (not ${exclude.join(', ')}; comments ignored) differs from ${against} (${shortCommit(head)})`
-        : `code a cell runs (${paths.join(', ')}; not prose, tests, results notes or the table's generator; comment-only edits ignored; libs/tracking/src/provenance.ts) differs from ${against} (${shortCommit(head)})`,
+        : `code a cell runs (${paths.join(', ')}; not prose, tests, results notes or the table's generator; comment-only edits ignored; the rule: libs/tracking/src/provenance.ts) differs from ${against} (${shortCommit(head)})`,
   });
 }
 
