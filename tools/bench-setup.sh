@@ -58,7 +58,8 @@ if [ "$MODE" = "install" ] && [ "$have" = "$TORCH_VERSION" ]; then
 fi
 
 require_python bench:setup
-if [ "$MODE" = "force" ]; then rm -rf "$VENV"; fi
+# --force rebuilds only a virtual environment; any other directory is left to ensure_venv, which refuses it.
+if [ "$MODE" = "force" ] && [ -f "$VENV/pyvenv.cfg" ]; then rm -rf "$VENV"; fi
 ensure_venv bench:setup "$VENV"
 echo "bench:setup: installing torch==${TORCH_VERSION} from PyPI into ${VENV} (with its CUDA wheels: several GB, a few minutes)"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "torch==${TORCH_VERSION}" numpy

@@ -1,7 +1,7 @@
 // tools/lib/python-venv.sh (sourced by mlflow:setup and bench:setup): each failure is one line naming the fix, with
 // a non-zero exit; a failed venv creation leaves nothing behind, and a directory it did not create is never deleted.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,7 @@ const canMakeVenv = spawnSync('python3', ['-c', 'import ensurepip, venv']).statu
 
 describe('tools/lib/python-venv.sh', () => {
   it.skipIf(spawnSync('python3', ['--version']).status !== 0)('require_python: accepts this machine\'s python3 (3.10+) silently', () => {
-    const r = sh('require_python test:setup; echo "ok $PYTHON"');
+    const r = sh('require_python test:setup; echo "ok $PYTHON"', { PYTHON: '' });
     expect([r.status, r.stdout, r.stderr]).toEqual([0, 'ok python3\n', '']);
   });
 
@@ -64,9 +64,24 @@ describe('tools/lib/python-venv.sh', () => {
       const r = sh(`ensure_venv test:setup '${dir}'; echo not reached`);
       expect(r.status, name).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr.trim()).toBe(`test:setup: ${dir} exists but is not a working virtual environment (no pyvenv.cfg, or its python has no pip): remove it and run again.`);
+      expect(r.stderr.trim()).toBe(`test:setup: ${dir} exists but is not a working virtual environment (no pyvenv.cfg, or its python has no pip): remove it, or choose another directory, and run again.`);
       expect(readdirSync(dir)).toEqual(before);
     }
+    const dangling = join(work, 'dangling');
+    symlinkSync(join(work, 'nowhere'), dangling);
+    expect(sh(`ensure_venv test:setup '${dangling}'`).status).toBe(1);
+    expect(lstatSync(dangling).isSymbolicLink()).toBe(true);
+  });
+
+  it('ensure_venv: accepts an existing venv (pyvenv.cfg and a python with pip) without touching it', () => {
+    const dir = join(work, 'fake-venv');
+    mkdirSync(join(dir, 'bin'), { recursive: true });
+    writeFileSync(join(dir, 'pyvenv.cfg'), 'home = /usr/bin\n');
+    writeFileSync(join(dir, 'bin', 'python'), '#!/bin/sh\n[ "$1 $2 $3" = "-m pip --version" ] && echo "pip 24.0" && exit 0\nexit 1\n');
+    chmodSync(join(dir, 'bin', 'python'), 0o755);
+    const r = sh(`ensure_venv test:setup '${dir}'`);
+    expect([r.status, r.stdout, r.stderr]).toEqual([0, '', '']);
+    expect(readdirSync(dir).sort()).toEqual(['bin', 'pyvenv.cfg']);
   });
 
   it('ensure_venv: a failed creation removes the half-made directory and names python3-venv', () => {

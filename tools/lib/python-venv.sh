@@ -15,15 +15,15 @@ require_python() {
   fi
 }
 
-# ensure_venv LABEL DIR: a virtual environment at DIR made with $PYTHON, unless DIR already holds a working one (its
-# python runs and has pip). A DIR that exists but is not one is an error, never deleted: it may be the user's. A failed
-# creation removes only the DIR it created.
+# ensure_venv LABEL DIR: a virtual environment at DIR made with $PYTHON, unless DIR already holds a working one (a
+# pyvenv.cfg, and a python with pip). A DIR (or a symlink, even a dangling one) that exists but is not one is an error,
+# never deleted: it may be the user's. A failed creation removes only the DIR it created.
 ensure_venv() {
   local label="$1" dir="$2"
   PYTHON="${PYTHON:-python3}"
-  if [ -e "$dir" ]; then
+  if [ -e "$dir" ] || [ -L "$dir" ]; then
     if [ -f "$dir/pyvenv.cfg" ] && "$dir/bin/python" -m pip --version >/dev/null 2>&1; then return 0; fi
-    echo "${label}: ${dir} exists but is not a working virtual environment (no pyvenv.cfg, or its python has no pip): remove it and run again." >&2
+    echo "${label}: ${dir} exists but is not a working virtual environment (no pyvenv.cfg, or its python has no pip): remove it, or choose another directory, and run again." >&2
     return 1
   fi
   echo "${label}: creating virtual environment ${dir} with $("$PYTHON" --version 2>&1)"

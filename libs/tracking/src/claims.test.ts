@@ -156,6 +156,10 @@ describe('counted once: SimSiam and BYOL grad forms are one algorithm (DirectPre
     const v = tableOf(cells).claims[0];
     expect(v.countedOnce).toMatchObject({ confirmed: false, mismatch: 'DirectPred: SimSiam grad w/ mm and BYOL grad w/ mm have different seeds (3 in only one)' });
     expect(v.countedOnce!.verdict).toBeUndefined();
+    // And the other way round, with seeds that sort differently as text and as numbers.
+    const more = directPred([-1, 1.5, 0.5]);
+    more['byol:grad-mm'] = { ...Object.fromEntries((more['byol:grad-mm'] as number[]).map((x, i) => [String(i + 1), x])), '10': 81, '9': 80 };
+    expect(tableOf(more).claims[0].countedOnce).toMatchObject({ confirmed: false, mismatch: 'DirectPred: SimSiam grad w/ mm and BYOL grad w/ mm have different seeds (9, 10 in only one)' });
   });
 
   it('prints the counted-once verdict under the registered one', () => {

@@ -127,7 +127,7 @@ export interface CountedOnce {
   groups: string;
   /** Whether every group's cells ran the same (non-empty) set of seeds and have equal per-seed values at each. */
   confirmed: boolean;
-  /** Why not confirmed: the first group and seed where the values differ, or the group with no shared seed. */
+  /** Why not confirmed: the first group whose cells have no result, different seeds, or a seed where their values differ. */
   mismatch?: string;
   /** Labels of the comparisons dropped as repeats. */
   dropped: string[];
@@ -213,7 +213,7 @@ function judgeCountedOnce(table: PresetTable, claim: Claim, groups: SameAlgorith
       const unshared = [...[...first.keys()].filter((seed) => !other.has(seed)), ...[...other.keys()].filter((seed) => !first.has(seed))];
       const differs = [...first.keys()].find((seed) => other.has(seed) && first.get(seed) !== other.get(seed));
       if (first.size === 0 && other.size === 0) mismatch ??= `${g.name}: ${pair} have no result`;
-      else if (unshared.length > 0) mismatch ??= `${g.name}: ${pair} have different seeds (${unshared.sort().join(', ')} in only one)`;
+      else if (unshared.length > 0) mismatch ??= `${g.name}: ${pair} have different seeds (${unshared.sort((x, y) => Number(x) - Number(y)).join(', ')} in only one)`;
       else if (differs !== undefined) mismatch ??= `${g.name}: ${pair} differ at seed ${differs}`;
     }
   }

@@ -185,7 +185,15 @@ describe('TABLE_GENERATOR_PATHS are not cell code', () => {
     expect(probe('process.env.X = "1";\n')).toHaveLength(1);
     expect(probe('const a = [1];\na.push(2);\n')).toHaveLength(1);
     expect(probe('const a = [1];\nconst b = a.splice(0);\n')).toHaveLength(1);
-    expect(probe("const g = (x: number) => ({ x });\nexport const A = [g(1)] as const;\nconst j = require('jstat');\nconst B = A.map((x) => x);\n")).toEqual([]);
+    expect(probe("import './register';\n")).toHaveLength(1);
+    expect(probe("export * from './x';\n")).toHaveLength(1);
+    expect(probe('function f() {\n  process.env.A = "1";\n}\nexport const A = f();\n')).toHaveLength(1); // a local function's body
+    expect(probe("import { x } from './x';\nconst L = [1];\nconst M = L.map(() => x.mutate());\n")).toHaveLength(1); // a callback's body
+    expect(probe("import { registry } from './r';\nconst R = registry;\nconst a = R.find(() => true);\n")).toHaveLength(1); // not an array literal
+    expect(probe('const c = { n: 0 };\nconst d = c.n++;\nconst e = delete (c as { n?: number }).n;\n')).toHaveLength(2);
+    expect(probe("const k = require('@unigrad/core');\n")).toHaveLength(1);
+    expect(probe("const g = (x: number) => ({ x });\nexport const A = [g(1)] as const;\nconst j = require('jstat');\nconst B = A.map((x) => x.x);\n")).toEqual([]);
+    expect(topLevelOf('probe.ts', 'export const { a, b: [c] } = { a: 1, b: [2] };\nexport { d };\n').exported).toEqual(['a', 'c', 'd']);
   });
 
   it('nothing else a cell process loads refers to what they export (only the barrels, the table renderer and reproduce after its cells)', () => {
@@ -205,52 +213,66 @@ describe('TABLE_GENERATOR_PATHS are not cell code', () => {
 });
 
 /**
- * A source file's exported names and what its top level does besides declaring. Allowed: imports, re-exports,
- * function, interface and type declarations, and constants whose initialisers (outside function bodies) call only
- * functions declared in the same file, non-mutating array methods of its own constants, or `require` an npm package.
+ * A source file's exported names and what its top level does besides declaring. Allowed: imports that bind names,
+ * named re-exports, function, interface and type declarations, and constants whose initialisers call only functions
+ * declared in the same file (whose bodies are then checked the same way), non-mutating methods of the file's own
+ * array constants (their callbacks checked too), or `require` of an npm package. Anything else that runs at load
+ * (a statement, another module's function, `new`, an assignment, `++`, `delete`) is a problem.
  */
 function topLevelOf(file: string, text = readFileSync(join(root, file), 'utf8')): { exported: string[]; problems: string[] } {
   const source = ts.createSourceFile(file, text, ts.ScriptTarget.ES2022, true);
   const exported: string[] = [];
   const problems: string[] = [];
-  const own = new Set<string>(); // functions declared here
-  const constants = new Set<string>(); // top-level consts declared here
-  const PURE_METHODS = new Set(['map', 'filter', 'flatMap', 'slice', 'concat', 'join', 'includes', 'some', 'every', 'find']);
+  const functions = new Map<string, ts.Node>(); // name → body, for functions declared here
+  const arrays = new Set<string>(); // top-level consts initialised with an array literal
+  const PURE_ARRAY_METHODS = new Set(['map', 'filter', 'flatMap', 'slice', 'concat', 'join', 'includes', 'some', 'every', 'find']);
   const isExported = (node: ts.Node) => ts.canHaveModifiers(node) && !!ts.getModifiers(node)?.some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+  const unwrap = (e: ts.Expression): ts.Expression => (ts.isAsExpression(e) || ts.isSatisfiesExpression(e) || ts.isParenthesizedExpression(e) ? unwrap(e.expression) : e);
+  const names = (n: ts.BindingName): string[] => (ts.isIdentifier(n) ? [n.text] : n.elements.flatMap((e) => (ts.isOmittedExpression(e) ? [] : names(e.name))));
   for (const statement of source.statements) {
-    if (ts.isFunctionDeclaration(statement) && statement.name) own.add(statement.name.text);
+    if (ts.isFunctionDeclaration(statement) && statement.name && statement.body) functions.set(statement.name.text, statement.body);
     if (ts.isVariableStatement(statement))
       for (const d of statement.declarationList.declarations) {
-        if (!ts.isIdentifier(d.name)) continue;
-        if (d.initializer && ts.isArrowFunction(d.initializer)) own.add(d.name.text);
-        if (statement.declarationList.flags & ts.NodeFlags.Const) constants.add(d.name.text);
+        if (!ts.isIdentifier(d.name) || !d.initializer) continue;
+        const init = unwrap(d.initializer);
+        if (ts.isArrowFunction(init) || ts.isFunctionExpression(init)) functions.set(d.name.text, init.body);
+        if (statement.declarationList.flags & ts.NodeFlags.Const && ts.isArrayLiteralExpression(init)) arrays.add(d.name.text);
       }
   }
-  const checkInitializer = (node: ts.Node, where: string): void => {
-    if (ts.isArrowFunction(node) || ts.isFunctionExpression(node)) return; // a body runs only when called
+  const checked = new Set<ts.Node>();
+  const check = (node: ts.Node, where: string): void => {
     if (ts.isCallExpression(node)) {
       const callee = node.expression;
-      const npmRequire = ts.isIdentifier(callee) && callee.text === 'require' && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]) && !node.arguments[0].text.startsWith('.');
-      const ownFunction = ts.isIdentifier(callee) && own.has(callee.text);
-      const pureMethod = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && constants.has(callee.expression.text) && PURE_METHODS.has(callee.name.text);
-      if (!npmRequire && !ownFunction && !pureMethod) problems.push(`${file}: ${where} calls ${callee.getText()}`);
-    } else if (ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node) || ts.isAwaitExpression(node)) problems.push(`${file}: ${where} runs ${node.getText().slice(0, 40)}`);
-    else if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) problems.push(`${file}: ${where} assigns`);
-    node.forEachChild((child) => checkInitializer(child, where));
+      const arg = node.arguments[0];
+      const npmRequire = ts.isIdentifier(callee) && callee.text === 'require' && node.arguments.length === 1 && ts.isStringLiteral(arg) && !/^(\.|\/|@unigrad\/)/.test(arg.text);
+      const ownFunction = ts.isIdentifier(callee) ? functions.get(callee.text) : undefined;
+      const arrayMethod = ts.isPropertyAccessExpression(callee) && ts.isIdentifier(callee.expression) && arrays.has(callee.expression.text) && PURE_ARRAY_METHODS.has(callee.name.text);
+      if (ownFunction && !checked.has(ownFunction)) {
+        checked.add(ownFunction);
+        check(ownFunction, `${where} → ${callee.getText()}`);
+      } else if (!npmRequire && !ownFunction && !arrayMethod) problems.push(`${file}: ${where} calls ${callee.getText()}`);
+    } else if (ts.isNewExpression(node) || ts.isTaggedTemplateExpression(node) || ts.isAwaitExpression(node) || ts.isDeleteExpression(node)) {
+      problems.push(`${file}: ${where} runs ${node.getText().slice(0, 40)}`);
+    } else if ((ts.isPrefixUnaryExpression(node) || ts.isPostfixUnaryExpression(node)) && [ts.SyntaxKind.PlusPlusToken, ts.SyntaxKind.MinusMinusToken].includes(node.operator)) {
+      problems.push(`${file}: ${where} increments ${node.operand.getText()}`);
+    } else if (ts.isBinaryExpression(node) && node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment && node.operatorToken.kind <= ts.SyntaxKind.LastAssignment) {
+      problems.push(`${file}: ${where} assigns ${node.left.getText()}`);
+    }
+    node.forEachChild((child) => check(child, where)); // nested callbacks too: an array method calls them
   };
   for (const statement of source.statements) {
-    if (ts.isImportDeclaration(statement) || ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) {
-      if (!ts.isImportDeclaration(statement) && isExported(statement)) exported.push(statement.name.text);
-    } else if (ts.isFunctionDeclaration(statement)) {
+    if (ts.isImportDeclaration(statement)) {
+      if (!statement.importClause) problems.push(`${file}: ${statement.getText()} is imported for its effects`);
+    } else if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement) || ts.isFunctionDeclaration(statement)) {
       if (statement.name && isExported(statement)) exported.push(statement.name.text);
     } else if (ts.isVariableStatement(statement)) {
       for (const d of statement.declarationList.declarations) {
-        const name = d.name.getText();
-        if (isExported(statement)) exported.push(name);
-        if (d.initializer) checkInitializer(d.initializer, name);
+        if (isExported(statement)) exported.push(...names(d.name));
+        const init = d.initializer && unwrap(d.initializer);
+        if (init && !ts.isArrowFunction(init) && !ts.isFunctionExpression(init)) check(init, d.name.getText()); // a declared function's body runs only if called
       }
-    } else if (ts.isExportDeclaration(statement)) {
-      if (statement.exportClause && ts.isNamedExports(statement.exportClause)) exported.push(...statement.exportClause.elements.map((e) => e.name.text));
+    } else if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamedExports(statement.exportClause)) {
+      exported.push(...statement.exportClause.elements.map((e) => e.name.text));
     } else problems.push(`${file}: top-level ${ts.SyntaxKind[statement.kind]}: ${statement.getText().slice(0, 60)}`);
   }
   return { exported, problems };

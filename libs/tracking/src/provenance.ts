@@ -20,8 +20,9 @@ export interface Staleness {
 /**
  * What counts as a cell's code for staleness: what a `reproduce` process loads (every library, the experiment app,
  * the configs and the cell definitions; `provenance.test.ts` checks that a real `reproduce` loads nothing from
- * outside these paths), the npm dependency pins and install settings, the compiler options ts-node transpiles every
- * cell file with, and the scripts that build the TensorFlow backend a cell runs on. Not code: prose, the hand-written
+ * outside these paths), the npm dependency pins and install settings, the shared compiler options ts-node transpiles
+ * every cell file with (it reads the tsconfig.json nearest the entry script, `apps/experiment`'s, which extends
+ * `tsconfig.base.json`; the root `tsconfig.json` only type-checks), and the scripts that build the TensorFlow backend a cell runs on. Not code: prose, the hand-written
  * table notes and tests. The other apps (`pretrain`, `linear-eval`) and the other tools (benchmarks, table, MLflow
  * and SLURM scripts) are never loaded by a cell process.
  */
@@ -34,7 +35,6 @@ export const CODE_PATHS = [
   'package-lock.json',
   '.npmrc',
   'tsconfig.base.json',
-  'tsconfig.json',
   'tools/setup.sh',
   'tools/setup-native.sh',
   'tools/native',
