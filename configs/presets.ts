@@ -78,8 +78,8 @@ export const fmnist: ConfigOverride = {
  * - Augmentation, projector (256/256/256, λ scaled by 256/2048), MoCo queue (4,096), kNN monitor and effective rank per
  *   epoch, and the converged logistic probe: as `fmnist` (not tuned by the pilot).
  * Budget: a cell is ~11–16 min with two cells at once on this 2-core machine (`--jobs 2`, one TF thread each); the
- * table (14 gradient-form cells and CutMix × 5 seeds, the 6 originals and 3 baselines × 2) is 93 runs, about 9–13 h at
- * the 7.4–10.7 cell runs/hour its sittings measured (`reproduce` prints the rate).
+ * table (14 gradient-form cells and CutMix × 5 seeds, the 6 originals and 3 baselines × 2) is 93 runs, 6.5–12.6 h at
+ * the 7.4–14.2 cell runs/hour its sittings measured (`reproduce` prints the rate).
  */
 export const fmnistWide: ConfigOverride = {
   ...fmnist,
